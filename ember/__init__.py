@@ -1,0 +1,51 @@
+"""ember: PyTorch's programming model on NumPy (CPU) and CuPy (CUDA).
+
+``import ember as torch`` runs PyTorch programs: tensors with autograd, ``nn``, ``optim``,
+``utils.data``, save/load. See README.md.
+"""
+
+from __future__ import annotations
+
+# Tensor first: the op families it inherits from import the autograd layer, which needs it.
+from ember._tensor import Tensor  # noqa: I001
+from ember._size import Size
+from ember import dtypes
+from ember.dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype,
+                          finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
+                          int, int8, int16, int32, int64, long, promote_types, result_type,
+                          set_default_dtype, short, uint8, can_cast)
+from ember.backend import device
+from ember import autograd, cuda
+from ember.autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                            set_grad_enabled)
+from ember.autograd.grad_mode import is_inference_mode_enabled
+from ember._legacy_types import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor,
+                                 FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
+from ember.ops.arithmetic import *  # noqa: F403
+from ember.ops.comparison import *  # noqa: F403
+from ember.ops.copy import *  # noqa: F403
+from ember.ops.creation import *  # noqa: F403
+from ember.ops.indexing import *  # noqa: F403
+from ember.ops.linalg import *  # noqa: F403
+from ember.ops.pointwise import *  # noqa: F403
+from ember.ops.random import *  # noqa: F403
+from ember.ops.reduction import *  # noqa: F403
+from ember.ops.shape import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    return input.is_complex()
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
