@@ -400,7 +400,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     def __repr__(self, *, tensor_contents=None) -> str:
         from ember._tensor_str import tensor_repr
 
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents=tensor_contents)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild_tensor, (to_device(self._data, CPU), self._requires_grad, str(self._device)))
