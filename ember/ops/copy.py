@@ -21,6 +21,9 @@ class Clone(Primitive):
 
 
 class Cast(Primitive):
+    def name(self) -> str:
+        return "ToCopyBackward0"  # torch's node for dtype and device casts (grad_fn=<...>)
+
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.src = _dt.from_numpy_dtype(a.dtype)
@@ -32,6 +35,9 @@ class Cast(Primitive):
 
 
 class ToDevice(Primitive):
+    def name(self) -> str:
+        return "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, a, device):
         return to_device(a, device)
@@ -115,3 +121,53 @@ class CopyMethods:
 
     def zero_(self):
         return self._inplace(Fill, 0)
+
+    # new_*: created with this tensor's dtype and device unless told otherwise.
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None,
+                  pin_memory: bool = False):
+        """Zeros of ``size`` with this tensor's dtype and device by default."""
+        from ember.ops.creation import zeros
+
+        return zeros(*size, dtype=self.dtype if dtype is None else dtype,
+                     device=self._device if device is None else device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None,
+                 pin_memory: bool = False):
+        """Ones of ``size`` with this tensor's dtype and device by default."""
+        from ember.ops.creation import ones
+
+        return ones(*size, dtype=self.dtype if dtype is None else dtype,
+                    device=self._device if device is None else device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None,
+                  pin_memory: bool = False):
+        """An uninitialised tensor of ``size`` with this tensor's dtype and device by default."""
+        from ember.ops.creation import empty
+
+        return empty(*size, dtype=self.dtype if dtype is None else dtype,
+                     device=self._device if device is None else device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
+                 layout=None, pin_memory: bool = False):
+        """``fill_value`` in every element of ``size``, with this tensor's dtype and device."""
+        from ember.ops.creation import full
+
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{type(size).__name__}")
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                    device=self._device if device is None else device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
+                   layout=None, pin_memory: bool = False):
+        """A copy of ``data`` with this tensor's dtype and device by default."""
+        from ember.ops.creation import tensor
+
+        return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                      device=self._device if device is None else device,
+                      requires_grad=requires_grad)
