@@ -131,7 +131,7 @@ def test_backward_with_gradient_argument():
 
 def test_backward_errors():
     x = ember.tensor(A, requires_grad=True)
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
         (x * 2).backward()
     with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
         ember.tensor(A).sum().backward()
@@ -338,7 +338,7 @@ def test_retain_grad_accumulates_like_torch():
 
 
 def test_retain_grad_without_requires_grad_raises():
-    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+    with pytest.raises(RuntimeError, match="can.t retain_grad on Tensor that has requires_grad"):
         ember.tensor([1.0]).retain_grad()
 
 
