@@ -1,10 +1,15 @@
-"""Grad mode: whether ops record the graph. Thread-local; each switch is a context manager and a decorator."""
+"""Grad mode: whether ops record the graph.
+
+Thread-local; each switch is a context manager and a decorator.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
+import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -26,6 +31,37 @@ def is_inference_mode_enabled() -> bool:
     return _state.inference
 
 
+def _wrap_generator(ctx_factory, fn):
+    """``fn`` (a generator function) with every resumption of its body inside ``ctx_factory()``.
+
+    Between yields the caller's mode is back in force, as in torch.
+    """
+
+    @functools.wraps(fn)
+    def gen_wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException:  # thrown in by the caller: pass it on to the generator
+                    with ctx_factory():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return gen_wrapper
+
+
 class _GradModeContext:
     """Base: sets grad mode on ``__enter__``, restores it on ``__exit__``; decorates functions."""
 
@@ -33,25 +69,17 @@ class _GradModeContext:
 
     def __call__(self, fn):
         if inspect.isclass(fn):
-            raise TypeError(f"{type(self).__name__} can't decorate a class")
+            warnings.warn("Decorating classes is deprecated and will be disabled in future "
+                          "versions. You should only decorate functions or methods. To preserve "
+                          "the current behavior of class decoration, you can directly decorate "
+                          "the `__init__` method and nothing else.", FutureWarning, stacklevel=2)
+            cls = fn
+
+            def fn(*args, **kwargs):
+                return cls(*args, **kwargs)
+
         if inspect.isgeneratorfunction(fn):
-            @functools.wraps(fn)
-            def gen_wrapper(*args, **kwargs):
-                gen = fn(*args, **kwargs)
-                with self.clone():
-                    response = gen.send(None)
-                while True:
-                    try:
-                        request = yield response
-                    except GeneratorExit:
-                        gen.close()
-                        raise
-                    with self.clone():
-                        try:
-                            response = gen.send(request)
-                        except StopIteration as e:
-                            return e.value
-            return gen_wrapper
+            return _wrap_generator(self.clone, fn)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -99,8 +127,15 @@ class set_grad_enabled(_GradModeContext):
         self._mode = bool(mode)
         _state.enabled = self._mode
 
+    def __call__(self, fn):
+        _state.enabled = self._prev  # as a decorator it must not change the mode where it is used
+        return super().__call__(fn)
+
     def __enter__(self):
-        pass
+        _state.enabled = self._mode
+
+    def __repr__(self) -> str:
+        return f"ember.autograd.grad_mode.set_grad_enabled(mode={self._mode})"
 
     def __exit__(self, *exc):
         _state.enabled = self._prev
@@ -110,7 +145,15 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad`` (ember keeps no extra bookkeeping to skip, so it is as fast)."""
+    """Like ``no_grad`` (ember keeps no extra bookkeeping to skip, so it is as fast).
+
+    Also a decorator, with or without parentheses (``@inference_mode``).
+    """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # @inference_mode on a function
 
     def __init__(self, mode: bool = True):
         self._mode = not mode
