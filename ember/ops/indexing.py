@@ -1,11 +1,1373 @@
-"""indexing ops (filled in by the indexing family's change)."""
+"""Indexing, scattering, sorting and searching: ``x[key]``, ``x[key] = v``, gather/scatter, the
+index_* and masked_* ops, take/put, sort/topk/kthvalue, unique, nonzero, searchsorted/bucketize.
+
+Three primitives carry the differentiable part: ``Slice`` (basic indexing, a view), ``Index``
+(advanced indexing, a copy) and ``IndexPut`` (values written, or added, at an index). gather,
+index_select, take and masked_select are ``Index`` with a computed key; scatter, scatter_add,
+index_add/copy/fill, index_put, put and masked_scatter are ``IndexPut``. Each one's backward is the
+other, so gradients of gradients work.
+
+A key is compiled once by ``parse_key`` into ``(basic, adv)``: ``basic`` is a NumPy basic index
+(ints, slices, None) whose result is a view, ``adv`` (None when there is none) the advanced index
+(integer arrays, boolean masks, full slices) applied to that view. PyTorch applies integers before
+tensor indices (``x[0, :, [1, 2]]`` has shape (4, 2) where NumPy gives (2, 4)); splitting the key
+this way gives PyTorch's semantics with NumPy's indexing.
+"""
+
+# ruff: noqa: A001, A002 - torch's argument names (``input``, ``sorted``) are part of the API
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numbers
+import operator
+import warnings
+
+import numpy as np
+
+from ember import _tensor, return_types
+from ember import dtypes as _dt
+from ember._legacy_types import _NAMES
+from ember.autograd.function import Primitive
+from ember.backend import array_module
+from ember.ops.arithmetic import handle_out
+from ember.ops.shape import _broadcast_shape
+
+__all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+           "index_copy", "index_fill", "index_put", "index_put_", "masked_fill", "masked_select",
+           "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim", "put", "sort",
+           "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive", "searchsorted",
+           "bucketize"]
+
+_FULL = slice(None)
+_INT64 = np.dtype(np.int64)
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+_BAD_INDEX = "tensors used as indices must be long, int, byte or bool tensors"
+_SEQ_WARNING = ("Using a non-tuple sequence for multidimensional indexing is deprecated and will "
+                "be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 "
+                "this will be interpreted as tensor index, x[torch.tensor(seq)], which will result "
+                "either in an error or a different result")
+
+
+def _name(np_dtype) -> str:
+    """PyTorch's scalar type name (``Float``, ``Long``) of a NumPy dtype, for messages."""
+    return _NAMES[_dt.from_numpy_dtype(np_dtype).name]
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+def _sequence_as_tuple(seq: list) -> bool:
+    """PyTorch's legacy rule: ``x[[0, slice(None)]]`` or ``x[[[0, 1], [1, 2]]]`` mean a tuple."""
+    if len(seq) >= 32:
+        return False
+    T = _tensor.Tensor
+    return any(k is None or k is Ellipsis or isinstance(k, (T, list, tuple, slice, np.ndarray, str))
+               for k in seq)
+
+
+def _check_step(step) -> None:
+    step = operator.index(step)
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    if step < 0:
+        raise ValueError("step must be greater than zero")
+
+
+def _key_item(k, xp):
+    """One element of a key other than int/slice/None/Ellipsis: ``(kind, value, dims used)``."""
+    if isinstance(k, _tensor.Tensor):
+        arr = k._data
+    elif isinstance(k, np.ndarray):
+        arr = k if xp is np else xp.asarray(k)
+    elif isinstance(k, (bool, np.bool_)):
+        return "b", bool(k), 0
+    elif isinstance(k, (list, tuple)):
+        arr = np.asarray([_plain(e) for e in k])
+        if arr.size == 0 and arr.dtype.kind == "f":
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+        elif arr.dtype.kind != "b":
+            raise IndexError(_BAD_INDEX)
+        if xp is not np:
+            arr = xp.asarray(arr)
+    elif isinstance(k, float):
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                         "Variables are valid indices (got float)")
+    else:
+        try:
+            return "i", operator.index(k), 1
+        except TypeError:
+            raise TypeError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                            f"Variables are valid indices (got {type(k).__name__})") from None
+    kind = arr.dtype.kind
+    if arr.ndim == 0:  # a 0-dim index is a number, as in PyTorch
+        if kind in "iu":
+            return "i", int(arr), 1
+        if kind == "b":
+            return "b", bool(arr), 0
+        raise IndexError(_BAD_INDEX)
+    if kind == "b":
+        return "m", arr, arr.ndim
+    if arr.dtype == np.uint8:
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=4)
+        return "m", arr.astype(bool), arr.ndim
+    if arr.dtype not in _INDEX_DTYPES:
+        raise IndexError(_BAD_INDEX)
+    return "a", arr, 1
+
+
+def _plain(e):
+    """A list element as NumPy sees it (tensors inside index lists become their values)."""
+    if isinstance(e, _tensor.Tensor):
+        return e.detach().numpy(force=True)
+    return e
+
+
+def parse_key(key, t):
+    """``t[key]``'s index expression compiled to ``(basic, adv)`` (see the module docstring)."""
+    shape = t._data.shape
+    ndim = len(shape)
+    if key.__class__ is not tuple:
+        if key.__class__ is list and _sequence_as_tuple(key):
+            warnings.warn(_SEQ_WARNING, UserWarning, stacklevel=3)
+            key = tuple(key)
+        else:
+            key = (key,)
+    items = []
+    used = 0  # how many of t's dimensions the key consumes
+    xp = None
+    for k in key:
+        c = k.__class__
+        if c is int:
+            items.append(("i", k, 1))
+            used += 1
+        elif c is slice:
+            if k.step is not None:
+                _check_step(k.step)
+            items.append(("s", k, 1))
+            used += 1
+        elif k is None:
+            items.append(("n", None, 0))
+        elif k is Ellipsis:
+            items.append(("e", None, 0))
+        else:
+            if xp is None:
+                xp = array_module(t._device)
+            item = _key_item(k, xp)
+            items.append(item)
+            used += item[2]
+    if used > ndim:
+        if ndim == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, adv = [], []
+    dim = 0
+    has_adv = False
+    plain = True  # basic is all full slices: the advanced index applies to t itself
+    ellipsis = False
+    for kind, v, n in items:
+        if kind == "i":
+            size = shape[dim]
+            if not -size <= v < size:
+                raise IndexError(f"index {v} is out of bounds for dimension {dim} with size {size}")
+            basic.append(v)
+            plain = False
+            dim += 1
+        elif kind == "s":
+            basic.append(v)
+            adv.append(_FULL)
+            plain = plain and v.start is None and v.stop is None and v.step in (None, 1)
+            dim += 1
+        elif kind == "n":
+            basic.append(None)
+            adv.append(_FULL)
+            plain = False
+        elif kind == "e":
+            if ellipsis:  # PyTorch accepts a second `...`; it stands for no dimension
+                continue
+            ellipsis = True
+            rest = ndim - used
+            basic.extend([_FULL] * rest)
+            adv.extend([_FULL] * rest)
+            dim += rest
+        elif kind == "b":  # True/False: a new dimension, indexed by [0] or by []
+            xp = xp or array_module(t._device)
+            basic.append(None)
+            adv.append(xp.arange(1) if v else xp.zeros(0, dtype=np.int64))
+            has_adv, plain = True, False
+        elif kind == "a":
+            basic.append(_FULL)
+            adv.append(v)
+            has_adv = True
+            dim += 1
+        else:  # a boolean mask over the next n dimensions
+            for j in range(n):
+                if v.shape[j] != shape[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(v.shape)} at index {j} does not "
+                                     f"match the shape of the indexed tensor {list(shape)} at "
+                                     f"index {dim + j}")
+            basic.extend([_FULL] * n)
+            adv.append(v)
+            has_adv = True
+            dim += n
+    if not has_adv:
+        basic.append(Ellipsis)  # a 0-dim result is then a 0-dim view, not a NumPy scalar
+        return tuple(basic), None
+    while adv[-1] is _FULL:
+        adv.pop()
+    return (None if plain else tuple(basic)), tuple(adv)
+
+
+def _numpy_index_error(e: IndexError) -> IndexError:
+    """NumPy's out-of-bounds message in PyTorch's words."""
+    return IndexError(str(e).replace("for axis", "for dimension"))
+
+
+def _take_key(g, key):
+    """``g[key]`` for a compiled key: a view for a basic key, a copy otherwise."""
+    if key[1] is None:
+        return Slice.apply(g, key=key[0])
+    return Index.apply(g, key=key)
+
+
+def _zeros(shape, like):
+    """A constant tensor of zeros with ``like``'s dtype and device."""
+    xp = array_module(like._device)
+    return _tensor.Tensor._make(xp.zeros(shape, dtype=like._data.dtype), like._device)
+
+
+def _const(arr, like):
+    """An array computed in a forward, as a constant tensor on ``like``'s device."""
+    return _tensor.Tensor._make(arr, like._device)
+
+
+def _along(index, dim: int, xp) -> tuple:
+    """The advanced key that picks ``a[i][j]...`` with ``index`` replacing the ``dim`` coordinate
+    (gather's and scatter's addressing), as broadcastable coordinate arrays."""
+    nd = index.ndim
+    coords = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (nd - i - 1)) if i != dim else index
+              for i, s in enumerate(index.shape)]
+    return tuple(coords)
+
+
+def _int_key(adv, xp) -> tuple:
+    """``adv`` with boolean masks as the integer arrays of their True positions."""
+    out = []
+    for a in adv:
+        if a is not _FULL and a.dtype == bool:
+            out.extend(xp.nonzero(a))
+        else:
+            out.append(a)
+    return tuple(out)
+
+
+# --- primitives -----------------------------------------------------------------------------------
+
+
+class Slice(Primitive):
+    """``x[key]`` for a basic key (ints, slices, None): a view sharing ``x``'s memory."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, key):
+        ctx.key, ctx.shape = key, a.shape
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexPut.apply(_zeros(ctx.shape, g), g, key=(ctx.key, None))
+
+
+class Index(Primitive):
+    """``x[key]`` for an advanced key (index arrays, masks): a copy; repeats add up in backward."""
+
+    @staticmethod
+    def forward(ctx, a, key):
+        ctx.key, ctx.shape = key, a.shape
+        basic, adv = key
+        if basic is not None:
+            a = a[basic]
+        try:
+            return a[adv]
+        except IndexError as e:
+            raise _numpy_index_error(e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexPut.apply(_zeros(ctx.shape, g), g, key=ctx.key, accumulate=True)
+
+
+class IndexPut(Primitive):
+    """``x[key] = value``, or ``x[key] += value`` with duplicates adding up (``accumulate``).
+
+    Works on a copy of ``x``, or on ``x`` itself when ``inplace`` (``Tensor._inplace`` passes either
+    the tensor being changed or a fresh copy of it; backward needs neither).
+    """
+
+    @staticmethod
+    def forward(ctx, a, value, key, accumulate=False, inplace=False):
+        basic, adv = key
+        ctx.key, ctx.accumulate = key, accumulate
+        ctx.value_shape = getattr(value, "shape", ())
+        if hasattr(value, "dtype") and value.dtype != a.dtype:
+            if value.dtype.kind == "c" and a.dtype.kind != "c":
+                warnings.warn("Casting complex values to real discards the imaginary part",
+                              UserWarning, stacklevel=5)
+                value = value.real
+            value = value.astype(a.dtype)
+        out = a if inplace else a.copy()
+        try:
+            if adv is None:
+                if accumulate:
+                    out[basic] += value
+                else:
+                    out[basic] = value
+            else:
+                region = out if basic is None else out[basic]
+                if not accumulate:
+                    region[adv] = value
+                elif all(k is _FULL or k.dtype == bool for k in adv):
+                    region[adv] += value  # no index repeats: a plain add is exact
+                else:
+                    ctx.xp.add.at(region, _int_key(adv, ctx.xp), value)
+        except IndexError as e:
+            raise _numpy_index_error(e) from None
+        except ValueError as e:
+            raise _put_error(e, out, value, key) from None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, need_v = ctx.needs_input_grad
+        ga = gv = None
+        if need_a:
+            ga = g if ctx.accumulate else IndexPut.apply(g, 0, key=ctx.key)
+        if need_v:
+            gv = _take_key(g, ctx.key)
+            if len(ctx.value_shape) > gv.ndim:  # value had extra leading 1s
+                gv = gv.reshape(ctx.value_shape)
+        return ga, gv
+
+
+def _put_error(e: ValueError, out, value, key) -> Exception:
+    if "read-only" in str(e):
+        return RuntimeError("unsupported operation: more than one element of the written-to tensor "
+                            "refers to a single memory location. Please clone() the tensor before "
+                            "performing the operation.")
+    basic, adv = key
+    region = out if basic is None else out[basic]
+    if adv is not None:
+        region = region[adv]
+    return RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot be "
+                        f"broadcast to indexing result of shape {list(region.shape)}")
+
+
+class MaskedFill(Primitive):
+    """``value`` where ``mask`` is True, ``x`` elsewhere (the mask broadcasts)."""
+
+    @staticmethod
+    def forward(ctx, a, mask, value, inplace=False):
+        if mask.dtype != bool:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                               f"{_name(mask.dtype).lower()}")
+        if getattr(value, "ndim", 0) != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        xp = ctx.xp
+        ctx.mask = mask
+        if inplace:
+            if mask.shape != a.shape:
+                shape = _broadcast_shape((a.shape, mask.shape), tensors=True)
+                if shape != a.shape:
+                    raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the "
+                                       f"broadcast shape {list(shape)}")
+            xp.copyto(a, value, casting="unsafe", where=mask)
+            return a
+        if mask.shape != a.shape:
+            _broadcast_shape((a.shape, mask.shape), tensors=True)
+        return xp.where(mask, xp.asarray(value).astype(a.dtype), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, _, need_v = ctx.needs_input_grad
+        mask = _const(ctx.mask, g)
+        ga = g.masked_fill(mask, 0) if need_a else None
+        gv = g.masked_fill(_const(~ctx.mask, g), 0).sum() if need_v else None
+        return ga, None, gv
+
+
+class ScatterReduce(Primitive):
+    """``scatter_reduce`` (sum, prod, mean, amax, amin; ``include_self``) and the legacy
+    ``scatter(..., reduce='add'|'multiply')``, which PyTorch does not differentiate."""
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim, reduce, include_self=True, legacy=False, inplace=False):
+        xp = ctx.xp
+        coords = _along(index, dim, xp)
+        if hasattr(src, "shape") and src.shape != index.shape:
+            src = src[tuple(slice(0, s) for s in index.shape)]
+        ctx.coords, ctx.dim, ctx.reduce, ctx.include_self, ctx.legacy = (
+            coords, dim, reduce, include_self, legacy)
+        out = a if inplace else a.copy()
+        if reduce in ("sum", "add", "mean"):
+            ufunc, identity = xp.add, 0
+        elif reduce in ("prod", "multiply"):
+            ufunc, identity = xp.multiply, 1
+        elif reduce == "amax":
+            ufunc = xp.maximum
+            identity = -np.inf if a.dtype.kind == "f" else _dt_limits(a.dtype)[0]
+        else:
+            ufunc = xp.minimum
+            identity = np.inf if a.dtype.kind == "f" else _dt_limits(a.dtype)[1]
+        if not include_self:
+            out[coords] = identity
+        ufunc.at(out, coords, src)
+        if reduce == "mean":
+            count = xp.full(a.shape, 1 if include_self else 0, dtype=a.dtype)
+            xp.add.at(count, coords, 1)
+            count[count == 0] = 1
+            ctx.count = count
+            if a.dtype.kind == "f":
+                out /= count
+            else:
+                out //= count
+        if not legacy and reduce in ("amax", "amin", "prod"):
+            ctx.save_for_backward(a, src if hasattr(src, "shape") else None, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.legacy:
+            raise RuntimeError("derivative for aten::scatter is not implemented")
+        need_a, _, need_src = ctx.needs_input_grad
+        coords, reduce = ctx.coords, ctx.reduce
+        key = (None, coords)
+        ga = gs = None
+        if reduce == "sum":
+            ga, gs = g, _take_key(g, key)
+        elif reduce == "mean":
+            gd = g / _const(ctx.count, g)
+            ga, gs = gd, _take_key(gd, key)
+        elif reduce in ("amax", "amin"):
+            a, src, out = ctx.saved_tensors
+            self_hit = (a._data == out._data).astype(g._data.dtype)
+            src_hit = (src._data == out._data[coords]).astype(g._data.dtype)
+            n = self_hit.copy()
+            ctx.xp.add.at(n, coords, src_hit)
+            gd = g / _const(n, g)
+            ga = gd * _const(self_hit, g)
+            gs = _take_key(gd, key) * _const(src_hit, g)
+        else:  # prod: the product of the other factors, exact when some of them are zero
+            a, src, out = ctx.saved_tensors
+            self_zero = a._data == 0
+            masked_self = a.masked_fill(_const(self_zero, g), 1)
+            ga = g * ScatterReduce.apply(masked_self, _const(coords[ctx.dim], g), src,
+                                         dim=ctx.dim, reduce="prod") / masked_self
+            src_zero = src._data == 0
+            zeros_at = ctx.xp.zeros(a.shape, dtype=np.int64)
+            ctx.xp.add.at(zeros_at, coords, src_zero.astype(np.int64))
+            single = src_zero & (zeros_at[coords] == 1)
+            masked_src = src.masked_fill(_const(single, g), 1)
+            others_if_zero = _take_key(g * ScatterReduce.apply(
+                a, _const(coords[ctx.dim], g), masked_src, dim=ctx.dim, reduce="prod",
+                include_self=ctx.include_self), key)
+            others = _take_key(g * out, key) / src.masked_fill(_const(src_zero, g), 1)
+            gs = (others_if_zero.masked_fill(_const(~single, g), 0)
+                  + others.masked_fill(_const(single, g), 0))
+        if need_a and not ctx.include_self:
+            ga = IndexPut.apply(ga, 0, key=key)
+        return (ga if need_a else None), None, (gs if need_src else None)
+
+
+def _dt_limits(np_dtype):
+    if np_dtype.kind == "b":
+        return False, True
+    info = np.iinfo(np_dtype)
+    return info.min, info.max
+
+
+def _argsort(xp, a, dim: int, descending: bool):
+    """Stable argsort along ``dim``; descending keeps equal elements in order, NaN first."""
+    if not descending:
+        return xp.argsort(a, axis=dim, kind="stable")
+    n = a.shape[dim]
+    idx = xp.argsort(xp.flip(a, dim), axis=dim, kind="stable")
+    return (n - 1) - xp.flip(idx, dim)
+
+
+class _PickAlong(Primitive):
+    """Base of sort, topk and kthvalue: values picked from the input along ``dim``, and where from.
+
+    The forward sets ``ctx.index`` (positions, shaped like the values with ``dim`` kept),
+    ``ctx.dim`` and ``ctx.shape``; the gradient goes back to the picked positions.
+    """
+
+    @staticmethod
+    def backward(ctx, gv, gi=None):
+        index = ctx.index
+        if gv.shape != index.shape:  # kthvalue without keepdim, 0-dim inputs
+            gv = gv.reshape(index.shape)
+        if len(ctx.shape) == 0:
+            return gv.reshape(())
+        key = (None, _along(index, ctx.dim, ctx.xp))
+        return IndexPut.apply(_zeros(ctx.shape, gv), gv, key=key)
+
+
+def _pick(ctx, a, idx, dim):
+    ctx.index, ctx.dim, ctx.shape = idx, dim, a.shape
+    return ctx.xp.take_along_axis(a, idx, axis=dim)
+
+
+def _sortable(a, name: str):
+    if a.dtype.kind == "c":
+        raise RuntimeError(f"{name} does not support complex dtypes on CPU")
+
+
+class Sort(_PickAlong):
+    @staticmethod
+    def forward(ctx, a, dim=-1, descending=False):
+        _sortable(a, "Sort")
+        if a.ndim == 0:
+            ctx.index, ctx.shape = ctx.xp.zeros((), dtype=np.int64), ()
+            return a.copy(), ctx.index.copy()
+        dim = _wrap(dim, a.ndim)
+        idx = _argsort(ctx.xp, a, dim, descending)
+        return _pick(ctx, a, idx, dim), idx
+
+
+class Topk(_PickAlong):
+    @staticmethod
+    def forward(ctx, a, k, dim=-1, largest=True):
+        _sortable(a, "topk")
+        xp = ctx.xp
+        dim = _wrap(dim, a.ndim)
+        n = a.shape[dim] if a.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError("selected index k out of range")
+        if a.ndim == 0:
+            ctx.index, ctx.shape = xp.zeros((), dtype=np.int64), ()
+            return a.copy(), ctx.index.copy()
+        lead = (slice(None),) * dim
+        if 0 < k < n // 8:  # few of many: partition first, then sort only the k candidates
+            part = xp.argpartition(a, n - k if largest else k - 1, axis=dim)
+            cand = part[lead + ((slice(n - k, n) if largest else slice(0, k)),)]
+            order = _argsort(xp, xp.take_along_axis(a, cand, axis=dim), dim, largest)
+            idx = xp.take_along_axis(cand, order, axis=dim)
+        else:
+            idx = _argsort(xp, a, dim, largest)[lead + (slice(0, k),)]
+        return _pick(ctx, a, idx, dim), idx
+
+
+class Kthvalue(_PickAlong):
+    @staticmethod
+    def forward(ctx, a, k, dim=-1, keepdim=False):
+        _sortable(a, "kthvalue()")
+        xp = ctx.xp
+        dim = _wrap(dim, a.ndim)
+        n = a.shape[dim] if a.ndim else 1
+        if not 1 <= k <= n:
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+        if a.ndim == 0:
+            ctx.index, ctx.shape = xp.zeros((), dtype=np.int64), ()
+            return a.copy(), ctx.index.copy()
+        part = xp.argpartition(a, k - 1, axis=dim)
+        idx = part[(slice(None),) * dim + (slice(k - 1, k),)]
+        values = _pick(ctx, a, idx, dim)
+        if not keepdim:
+            values, idx = values.squeeze(dim), idx.squeeze(dim)
+        return values, idx
+
+
+def _wrap(dim: int, ndim: int) -> int:
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not lo <= dim <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
+                         f"got {dim})")
+    return dim % ndim if ndim else 0
+
+
+class Nonzero(Primitive):
+    @staticmethod
+    def forward(ctx, a, as_tuple=False):
+        xp = ctx.xp
+        if a.ndim == 0:
+            hit = xp.nonzero(a.reshape(1))[0].astype(np.int64, copy=False)
+            return (hit,) if as_tuple else xp.zeros((hit.size, 0), dtype=np.int64)
+        nz = tuple(i.astype(np.int64, copy=False) for i in xp.nonzero(a))
+        return nz if as_tuple else xp.stack(nz, axis=1)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return None
+
+
+class Unique(Primitive):
+    @staticmethod
+    def forward(ctx, a, dim=None):
+        xp = ctx.xp
+        if dim is None:
+            out, inverse, counts = xp.unique(a.reshape(-1), return_inverse=True,
+                                             return_counts=True, equal_nan=False)
+            inverse = inverse.reshape(a.shape)
+        else:
+            dim = _wrap(dim, a.ndim)
+            out, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True, axis=dim,
+                                             equal_nan=False)
+            inverse = inverse.reshape(-1)
+        return out, inverse.astype(np.int64, copy=False), counts.astype(np.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("derivative for aten::_unique2 is not implemented")
+
+
+class UniqueConsecutive(Primitive):
+    @staticmethod
+    def forward(ctx, a, dim=None):
+        xp = ctx.xp
+        if dim is None:
+            rows = a.reshape(-1, 1)
+        else:
+            dim = _wrap(dim, a.ndim)
+            rows = xp.moveaxis(a, dim, 0).reshape(a.shape[dim], -1)
+        n = rows.shape[0]
+        starts = xp.ones(n, dtype=bool)
+        if n > 1:
+            starts[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        first = xp.nonzero(starts)[0]
+        out = a.reshape(-1)[first] if dim is None else xp.take(a, first, axis=dim)
+        inverse = xp.cumsum(starts) - 1
+        counts = xp.diff(xp.concatenate([first, xp.asarray([n])]))
+        if dim is None:
+            inverse = inverse.reshape(a.shape)
+        return out, inverse.astype(np.int64), counts.astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("derivative for aten::unique_consecutive is not implemented")
+
+
+class Searchsorted(Primitive):
+    @staticmethod
+    def forward(ctx, seq, values, right=False, sorter=None, out_int32=False):
+        xp = ctx.xp
+        side = "right" if right else "left"
+        values = xp.asarray(values)
+        if seq.ndim <= 1:
+            out = xp.searchsorted(seq.reshape(-1), values, side=side, sorter=sorter)
+        else:
+            if seq.shape[:-1] != values.shape[:-1]:
+                raise RuntimeError(
+                    "torch.searchsorted(): boundaries tensor should be 1 dimension or the first "
+                    "N-1 dimensions of boundaries tensor and input value tensor must match, but we "
+                    f"got boundaries tensor {list(seq.shape)} and input value tensor "
+                    f"{list(values.shape)}")
+            rows = seq.reshape(-1, seq.shape[-1])
+            vals = values.reshape(rows.shape[0], -1)
+            order = None if sorter is None else sorter.reshape(rows.shape)
+            out = xp.stack([xp.searchsorted(rows[i], vals[i], side=side,
+                                            sorter=None if order is None else order[i])
+                            for i in range(rows.shape[0])]).reshape(values.shape)
+        return out.astype(np.int32 if out_int32 else np.int64)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return None
+
+
+# --- checks on index arguments --------------------------------------------------------------------
+
+
+def _array(index):
+    """The array behind an index argument (a tensor, or a sequence of ints)."""
+    if isinstance(index, _tensor.Tensor):
+        return index._data
+    return np.asarray(index)
+
+
+def _check_bounds(idx, size: int, dim: int, exc=RuntimeError, prefix: str = "",
+                  negative: bool = False) -> None:
+    """Every index in ``[0, size)`` (``[-size, size)`` with ``negative``), else PyTorch's error."""
+    if idx.size == 0:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    low = -size if negative else 0
+    if lo < low or hi >= size:
+        bad = lo if lo < low else hi
+        raise exc(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _dim_index(input, dim, index, name: str):
+    """For the index_* ops: the wrapped dim and the index as a 1-D array, checked like PyTorch."""
+    d = input._wrap_dim(dim)
+    idx = _array(index)
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {idx.ndim} "
+                         f"with type: {_name(idx.dtype)} and size: {list(idx.shape)}")
+    return d, idx.reshape(-1)
+
+
+def _dim_key(d: int, idx) -> tuple:
+    return None, (_FULL,) * d + (idx,)
+
+
+def _same_dtype(a, b, msg: str) -> None:
+    if a.dtype != b.dtype:
+        raise RuntimeError(msg.format(_name(a._data.dtype), _name(b._data.dtype)))
+
+
+# --- gather / scatter -----------------------------------------------------------------------------
+
+
+def _gather_key(input, dim, index, name: str):
+    d = input._wrap_dim(dim)
+    idx = _array(index)
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
+    a = input._data
+    if idx.ndim != a.ndim and not (idx.ndim <= 1 and a.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    return d, idx
+
+
+
+def _along_key(input, idx, d: int) -> tuple:
+    """gather's/scatter's compiled key (0-dim inputs and indices included)."""
+    if idx.ndim == 0:
+        return None, ((idx,) if input.ndim == 1 else ())
+    return None, _along(idx, d, array_module(input._device))
+
+
+def _check_sizes(input, idx, d: int, src=None) -> None:
+    a = input._data
+    for i in range(min(a.ndim, idx.ndim)):
+        too_big = src is not None and idx.shape[i] > src.shape[i]
+        if (i != d and idx.shape[i] > a.shape[i]) or too_big:
+            if src is None:
+                raise RuntimeError(f"Size does not match at dimension {i} expected index "
+                                   f"{list(idx.shape)} to be no larger than self {list(a.shape)} "
+                                   f"apart from dimension {d}")
+            raise RuntimeError(f"Expected index {list(idx.shape)} to be no larger than self "
+                               f"{list(a.shape)} apart from dimension {d} and to be no larger "
+                               f"size than src {list(src.shape)}")
+    _check_bounds(idx, a.shape[d] if a.ndim else 1, d)
+
+
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` (for ``dim=1``)."""
+    d, idx = _gather_key(input, dim, index, "gather")
+    _check_sizes(input, idx, d)
+    return handle_out(Index.apply(input, key=_along_key(input, idx, d)), out, "gather")
+
+
+def _scatter_src(input, idx, src, name: str):
+    """scatter's ``src`` checked, and cut to the index's shape (a view, so gradients flow)."""
+    if not isinstance(src, _tensor.Tensor):
+        return src
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    if src.shape != idx.shape and idx.ndim:
+        src = Slice.apply(src, key=tuple(slice(0, s) for s in idx.shape) + (Ellipsis,))
+    return src
+
+
+def _scatter(input, dim, index, src, reduce, accumulate, inplace, name: str):
+    d, idx = _gather_key(input, dim, index, name)
+    if idx.dtype != _INT64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    _check_sizes(input, idx, d, src if isinstance(src, _tensor.Tensor) else None)
+    src = _scatter_src(input, idx, src, name)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        if isinstance(src, _tensor.Tensor):
+            warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                          "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                          "instead for more reduction options.", UserWarning, stacklevel=3)
+        if inplace:
+            return input._inplace(ScatterReduce, idx, src, dim=d, reduce=reduce, legacy=True,
+                                  inplace=True)
+        return ScatterReduce.apply(input, idx, src, dim=d, reduce=reduce, legacy=True)
+    key = _along_key(input, idx, d)
+    if inplace:
+        return input._inplace(IndexPut, src, key=key, accumulate=accumulate, inplace=True)
+    return IndexPut.apply(input, src, key=key, accumulate=accumulate)
+
+
+def _scatter_value(src, value):
+    if src is None:
+        if value is None:
+            raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
+        return value
+    return src
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of ``input`` with ``src`` (a tensor, or a number ``value``) written at ``index``
+    along ``dim``: ``out[i][index[i][j]] = src[i][j]`` for ``dim=1``."""
+    return _scatter(input, dim, index, _scatter_value(src, value), reduce, False, False, "scatter")
+
+
+def scatter_add(input, dim, index, src):
+    """Like ``scatter``, but values sent to the same place add up."""
+    return _scatter(input, dim, index, src, None, True, False, "scatter_add")
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _scatter_reduce(input, dim, index, src, reduce, include_self, inplace):
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    d, idx = _gather_key(input, dim, index, "scatter_reduce")
+    if idx.dtype != _INT64:
+        raise RuntimeError("scatter_reduce(): Expected dtype int64 for index")
+    _check_sizes(input, idx, d, src)
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    if idx.ndim == 0:  # one element: as a 1-element scatter
+        input1, src1, idx1 = input.reshape(-1), src.reshape(-1), idx.reshape(1)
+        out = ScatterReduce.apply(input1, idx1, src1, dim=0, reduce=reduce,
+                                  include_self=include_self)
+        out = out.reshape(input.shape)
+        return input.copy_(out) if inplace else out
+    if inplace:
+        return input._inplace(ScatterReduce, idx, src, dim=d, reduce=reduce,
+                              include_self=include_self, inplace=True)
+    return ScatterReduce.apply(input, idx, src, dim=d, reduce=reduce, include_self=include_self)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """``src`` reduced into a copy of ``input`` at ``index`` along ``dim`` with ``reduce``
+    ('sum', 'prod', 'mean', 'amax', 'amin'); ``include_self=False`` leaves ``input``'s values out
+    where something is scattered."""
+    return _scatter_reduce(input, dim, index, src, reduce, include_self, False)
+
+
+# --- index_* --------------------------------------------------------------------------------------
+
+
+def index_select(input, dim, index, *, out=None):
+    """The entries of ``input`` at ``index`` (a vector) along ``dim``."""
+    d = input._wrap_dim(dim)
+    idx = _array(index)
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    idx = idx.reshape(-1)
+    size = input._data.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        if d == 0:  # PyTorch's two kernels word (and type) this differently
+            raise IndexError("index out of range in self")
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+    if input.ndim == 0:
+        return handle_out(Index.apply(input.reshape(1), key=(None, (idx,))), out, "index_select")
+    return handle_out(Index.apply(input, key=_dim_key(d, idx)), out, "index_select")
+
+
+def _index_source(input, d, idx, source, name: str, sep: str = ":"):
+    if source.ndim and input.ndim and idx.size != source.shape[d]:
+        raise (IndexError if name == "index_copy_" else RuntimeError)(
+            f"{name}(): Number of indices ({idx.size}) should be equal to source.size(dim){sep} "
+            f"({source.shape[d]})" + (f", for dim: {d}" if name == "index_add_" else ""))
+
+
+def _index_add(input, dim, index, source, alpha, inplace):
+    d, idx = _dim_index(input, dim, index, "index_add_")
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
+                           f"{_name(idx.dtype)}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_add_(): self ({_name(input._data.dtype)}) and source "
+                           f"({_name(source._data.dtype)}) must have the same scalar type")
+    _index_source(input, d, idx, source, "index_add_")
+    shape_ok = source.ndim == input.ndim and all(
+        s == n for i, (s, n) in enumerate(zip(source.shape, input.shape)) if i != d)
+    if not shape_ok and source.ndim and input.ndim:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} "
+                           f"source.shape = {list(source.shape)}")
+    _check_bounds(idx, input.shape[d] if input.ndim else 1, d)
+    if alpha != 1:
+        source = source * alpha
+    key = _dim_key(d, idx) if input.ndim else (None, ())
+    if source.ndim == 0 and input.ndim:
+        source = source.reshape(1)
+    if inplace:
+        return input._inplace(IndexPut, source, key=key, accumulate=True, inplace=True)
+    return IndexPut.apply(input, source, key=key, accumulate=True)
+
+
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
+    return handle_out(_index_add(input, dim, index, source, alpha, False), out, "index_add")
+
+
+def _index_copy(input, dim, index, source, inplace):
+    d, idx = _dim_index(input, dim, index, "index_copy_")
+    if idx.dtype != _INT64:
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
+                           f"{_name(idx.dtype)}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but "
+                           f"got (self) {_name(input._data.dtype)} and (source) "
+                           f"{_name(source._data.dtype)}")
+    _index_source(input, d, idx, source, "index_copy_", sep="")
+    _check_bounds(idx, input.shape[d] if input.ndim else 1, d, IndexError, "index_copy_(): ")
+    key = _dim_key(d, idx) if input.ndim else (None, ())
+    if inplace:
+        return input._inplace(IndexPut, source, key=key, inplace=True)
+    return IndexPut.apply(input, source, key=key)
+
+
+def index_copy(input, dim, index, source, *, out=None):
+    """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``."""
+    return handle_out(_index_copy(input, dim, index, source, False), out, "index_copy")
+
+
+def _index_fill(input, dim, index, value, inplace):
+    d = input._wrap_dim(dim)
+    idx = _array(index)
+    if idx.dtype != _INT64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    if idx.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    if isinstance(value, _tensor.Tensor) and value.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value.ndim} dimension(s).")
+    idx = idx.reshape(-1)
+    size = input.shape[d] if input.ndim else 1
+    _check_bounds(idx, size, d, IndexError, negative=True)
+    key = _dim_key(d, idx) if input.ndim else (None, ())
+    if inplace:
+        return input._inplace(IndexPut, value, key=key, inplace=True)
+    return IndexPut.apply(input, value, key=key)
+
+
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with ``value`` at ``index`` along ``dim``."""
+    return _index_fill(input, dim, index, value, False)
+
+
+def _index_put(input, indices, values, accumulate, inplace):
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    adv = []
+    used = 0
+    for i, k in enumerate(indices):
+        if k is None:
+            adv.append(_FULL)
+            used += 1
+            continue
+        if not isinstance(k, _tensor.Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(k).__name__}")
+        arr = k._data
+        if arr.dtype == bool or arr.dtype == np.uint8:
+            adv.append(arr.astype(bool, copy=False))
+            used += arr.ndim
+        elif arr.dtype in _INDEX_DTYPES:  # 0-dim ones too: here they broadcast, as tensors do
+            adv.append(arr)
+            used += 1
+        else:
+            raise IndexError(_BAD_INDEX)
+    if used > input.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+    key = (None, tuple(adv))
+    if inplace:
+        return input._inplace(IndexPut, values, key=key, accumulate=accumulate, inplace=True)
+    return IndexPut.apply(input, values, key=key, accumulate=accumulate)
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``, where
+    repeated indices add up)."""
+    return _index_put(input, indices, values, accumulate, False)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    """``input[indices] = values`` in place (``+=`` with ``accumulate``)."""
+    return _index_put(input, indices, values, accumulate, True)
+
+
+# --- masks ----------------------------------------------------------------------------------------
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` (bool, broadcast) is True, ``input`` elsewhere."""
+    return MaskedFill.apply(input, mask, value)
+
+
+def _bool_mask(mask, msg: str):
+    if mask._data.dtype != bool:
+        raise RuntimeError(msg.format(_name(mask._data.dtype)))
+
+
+def masked_select(input, mask, *, out=None):
+    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor (both broadcast)."""
+    _bool_mask(mask, "masked_select: expected BoolTensor for mask")
+    m = mask._data
+    if m.shape != input.shape:
+        shape = _broadcast_shape((input.shape, m.shape), tensors=True)
+        if input.shape != shape:
+            input = input.expand(shape)
+        if m.shape != shape:
+            m = array_module(input._device).broadcast_to(m, shape)
+    if input.ndim == 0:
+        input, m = input.reshape(1), m.reshape(1)
+    return handle_out(Index.apply(input, key=(None, (m,))), out, "masked_select")
+
+
+def _masked_scatter(input, mask, source, inplace):
+    _bool_mask(mask, "masked_scatter_ only supports boolean masks, but got mask with dtype {}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                           f"{_name(input._data.dtype)} and {_name(source._data.dtype)}")
+    if input.ndim == 0 and mask.ndim == 0:  # as a 1-element tensor
+        out = _masked_scatter(input.reshape(1), mask.reshape(1), source, False).reshape(())
+        return input.copy_(out) if inplace else out
+    m = mask._data
+    if m.shape != input.shape:
+        shape = _broadcast_shape((input.shape, m.shape), tensors=True)
+        if input.shape != shape:
+            if inplace:
+                raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
+                                   f"broadcast shape {list(shape)}")
+            input = input.expand(shape)
+        m = array_module(input._device).broadcast_to(m, shape)
+    count = int(m.sum())
+    if count > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    values = source.reshape(-1)
+    if count != values.shape[0]:
+        values = Slice.apply(values, key=(slice(0, count), Ellipsis))
+    if inplace:
+        return input._inplace(IndexPut, values, key=(None, (m,)), inplace=True)
+    return IndexPut.apply(input, values, key=(None, (m,)))
+
+
+def masked_scatter(input, mask, source):
+    """A copy of ``input`` with ``source``'s first elements written, in order, where ``mask`` is
+    True."""
+    return _masked_scatter(input, mask, source, False)
+
+
+# --- take / put -----------------------------------------------------------------------------------
+
+
+def _flat_index(input, index, name: str):
+    idx = _array(index)
+    if idx.dtype != _INT64:
+        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got "
+                           f"{_name(idx.dtype)}")
+    n = input.numel()
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min()) if idx.min() < -n else int(idx.max())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    return idx
+
+
+def take(input, index):
+    """The elements of ``input`` (read as 1-D) at ``index``, shaped like ``index``."""
+    idx = _flat_index(input, index, "take")
+    return Index.apply(input.reshape(-1), key=(None, (idx,)))
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """``gather`` with ``indices`` and ``input`` broadcast against each other (but along ``dim``);
+    with ``dim=None``, ``take`` from the flattened input."""
+    if dim is None:
+        return handle_out(gather(input.reshape(-1), 0, indices.reshape(-1)), out,
+                          "take_along_dim")
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, and "
+                           f"{indices.ndim} dimensions for indices")
+    if indices._data.dtype != _INT64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_name(indices._data.dtype)}")
+    d = input._wrap_dim(dim)
+    sizes = list(input.shape)
+    sizes[d] = indices.shape[d]
+    shape = _broadcast_shape((tuple(sizes), indices.shape), tensors=True)
+    idx = indices._data
+    if idx.shape != shape:
+        idx = array_module(input._device).broadcast_to(idx, shape)
+    sizes = list(shape)
+    sizes[d] = input.shape[d]
+    if tuple(sizes) != input.shape:
+        input = input.expand(sizes)
+    return handle_out(gather(input, d, idx), out, "take_along_dim")
+
+
+def _put(input, index, source, accumulate, inplace):
+    idx = _flat_index(input, index, "put_")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_name(input._data.dtype)} and source.dtype = "
+                           f"{_name(source._data.dtype)}")
+    if source.numel() != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source.numel()}, index.numel() = "
+                         f"{idx.size}")
+    xp = array_module(input._device)
+    n = input.numel()
+    flat = xp.where(idx < 0, idx + n, idx).reshape(-1)
+    key = (None, xp.unravel_index(flat, input.shape)) if input.ndim else (None, ())
+    values = source.reshape(-1) if input.ndim else source.reshape(())
+    if inplace:
+        return input._inplace(IndexPut, values, key=key, accumulate=accumulate, inplace=True)
+    return IndexPut.apply(input, values, key=key, accumulate=accumulate)
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of ``input`` (read as 1-D) with ``source`` written at ``index`` (added with
+    ``accumulate``)."""
+    return _put(input, index, source, accumulate, False)
+
+
+# --- nonzero --------------------------------------------------------------------------------------
+
+
+def nonzero(input, *, out=None, as_tuple=False):
+    """The indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with ``as_tuple``
+    one 1-D tensor per dimension."""
+    if as_tuple:
+        return Nonzero.apply(input, as_tuple=True)
+    return handle_out(Nonzero.apply(input), out, "nonzero")
+
+
+def argwhere(input):
+    """The indices of the non-zero elements as an ``(n, ndim)`` int64 tensor."""
+    return Nonzero.apply(input)
+
+
+# --- sorting --------------------------------------------------------------------------------------
+
+
+def _tuple_out(result, out, name: str):
+    if out is None:
+        return result
+    for r, o in zip(result, out):
+        handle_out(r, o, name)
+    return type(result)(*out)
+
+
+def sort(input, dim=-1, descending=False, *, stable=False, out=None):
+    """``(values, indices)`` of ``input`` sorted along ``dim``. Always stable in ember (equal
+    elements keep their order); NaN sorts as the largest value, as in PyTorch."""
+    return _tuple_out(return_types.sort(Sort.apply(input, dim=dim, descending=descending)), out,
+                      "sort")
+
+
+def argsort(input, dim=-1, descending=False, *, stable=False):
+    """The indices that sort ``input`` along ``dim``."""
+    return Sort.apply(input, dim=dim, descending=descending)[1]
+
+
+def msort(input, *, out=None):
+    """``input`` sorted along its first dimension."""
+    return handle_out(Sort.apply(input, dim=0)[0], out, "msort")
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices; ember always
+    returns them sorted."""
+    return _tuple_out(return_types.topk(Topk.apply(input, k=k, dim=dim, largest=largest)), out,
+                      "topk")
+
+
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    """The ``k``-th smallest element along ``dim`` and its index."""
+    return _tuple_out(return_types.kthvalue(Kthvalue.apply(input, k=k, dim=dim, keepdim=keepdim)),
+                      out, "kthvalue")
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements (or slices along ``dim``), sorted; optionally the inverse indices
+    (where each input element went) and the counts."""
+    out, inverse, counts = Unique.apply(input, dim=dim)
+    if not (return_inverse or return_counts):
+        return out
+    return (out,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """The first element of each run of equal consecutive elements (or slices along ``dim``)."""
+    out, inverse, counts = UniqueConsecutive.apply(input, dim=dim)
+    if not (return_inverse or return_counts):
+        return out
+    return (out,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None,
+                 sorter=None):
+    """Where each value of ``input`` would go in ``sorted_sequence`` (1-D, or one row per leading
+    index of ``input``) to keep it sorted; ``right``/``side='right'`` puts it after equal ones."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got "
+                               f"{side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    result = Searchsorted.apply(sorted_sequence, input, right=right, sorter=sorter,
+                                out_int32=out_int32)
+    return handle_out(result, out, "searchsorted")
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    """The bucket of each element of ``input`` given 1-D ``boundaries``: ``right=False`` puts
+    ``x`` in bucket ``i`` when ``boundaries[i-1] < x <= boundaries[i]``."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    result = Searchsorted.apply(boundaries, input, right=right, out_int32=out_int32)
+    return handle_out(result, out, "bucketize")
+
+
+# --- Tensor methods -------------------------------------------------------------------------------
+
+
+def _check_value(value, t) -> None:
+    """PyTorch assigns numbers and tensors only (not lists or arrays)."""
+    if isinstance(value, (_tensor.Tensor, numbers.Number)):
+        return
+    tp = type(value)
+    name = tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__name__}"
+    raise TypeError(f"can't assign a {name} to a {t.type()}")
 
 
 class IndexingMethods:
     """Tensor methods of this family."""
 
     __slots__ = ()
+
+    def __getitem__(self, key):
+        if key.__class__ is int:  # x[i], the most common index: no parsing
+            shape = self._data.shape
+            if shape and -shape[0] <= key < shape[0]:
+                return Slice.apply(self, key=(key, Ellipsis))
+        basic, adv = parse_key(key, self)
+        if adv is None:
+            return Slice.apply(self, key=basic)
+        return Index.apply(self, key=(basic, adv))
+
+    def __setitem__(self, key, value):
+        if value.__class__ is not float and value.__class__ is not int:
+            _check_value(value, self)
+            if hasattr(value, "_device") and value._device != self._device and value.ndim == 0:
+                value = value.to(self._device)
+        self._inplace(IndexPut, value, key=parse_key(key, self), inplace=True)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        return gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return _scatter(self, dim, index, _scatter_value(src, value), reduce, False, False,
+                        "scatter")
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return _scatter(self, dim, index, _scatter_value(src, value), reduce, False, True,
+                        "scatter")
+
+    def scatter_add(self, dim, index, src):
+        return _scatter(self, dim, index, src, None, True, False, "scatter_add")
+
+    def scatter_add_(self, dim, index, src):
+        return _scatter(self, dim, index, src, None, True, True, "scatter_add")
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _scatter_reduce(self, dim, index, src, reduce, include_self, False)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return _scatter_reduce(self, dim, index, src, reduce, include_self, True)
+
+    def index_select(self, dim, index):
+        return index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index_add(self, dim, index, source, alpha, False)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _index_add(self, dim, index, source, alpha, True)
+
+    def index_copy(self, dim, index, source):
+        return _index_copy(self, dim, index, source, False)
+
+    def index_copy_(self, dim, index, source):
+        return _index_copy(self, dim, index, source, True)
+
+    def index_fill(self, dim, index, value):
+        return _index_fill(self, dim, index, value, False)
+
+    def index_fill_(self, dim, index, value):
+        return _index_fill(self, dim, index, value, True)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _index_put(self, indices, values, accumulate, False)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return _index_put(self, indices, values, accumulate, True)
+
+    def masked_fill(self, mask, value):
+        return MaskedFill.apply(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(MaskedFill, mask, value, inplace=True)
+
+    def masked_select(self, mask):
+        return masked_select(self, mask)
+
+    def masked_scatter(self, mask, source):
+        return _masked_scatter(self, mask, source, False)
+
+    def masked_scatter_(self, mask, source):
+        return _masked_scatter(self, mask, source, True)
+
+    def nonzero(self, *, as_tuple=False):
+        return Nonzero.apply(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return Nonzero.apply(self)
+
+    def take(self, index):
+        return take(self, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return take_along_dim(self, indices, dim)
+
+    def put(self, index, source, accumulate=False):
+        return _put(self, index, source, accumulate, False)
+
+    def put_(self, index, source, accumulate=False):
+        return _put(self, index, source, accumulate, True)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return return_types.sort(Sort.apply(self, dim=dim, descending=descending))
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return Sort.apply(self, dim=dim, descending=descending)[1]
+
+    def msort(self):
+        return Sort.apply(self, dim=0)[0]
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return return_types.topk(Topk.apply(self, k=k, dim=dim, largest=largest))
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return return_types.kthvalue(Kthvalue.apply(self, k=k, dim=dim, keepdim=keepdim))
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return unique_consecutive(self, return_inverse, return_counts, dim)
