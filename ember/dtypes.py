@@ -1,10 +1,10 @@
 """ember's dtypes, the default dtype, and PyTorch's type-promotion rules.
 
-A dtype is an object (``ember.float32``) wrapping the NumPy dtype that stores it. Promotion follows
-PyTorch, not NumPy: categories bool < integer < floating < complex; dimensioned tensors outrank
-zero-dim tensors, which outrank Python scalars, and a lower tier only matters when it brings a higher
-category (``int_tensor * 2.5`` is the default float dtype, ``float64_tensor * float32_scalar_tensor``
-stays float64).
+A dtype is an object (``ember.float32``) wrapping the NumPy dtype that stores it. Promotion
+follows PyTorch, not NumPy: categories bool < integer < floating < complex; dimensioned tensors
+outrank zero-dim tensors, which outrank Python scalars, and a lower tier only matters when it
+brings a higher category (``int_tensor * 2.5`` is the default float dtype,
+``float64_tensor * float32_scalar_tensor`` stays float64).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
-    """A tensor element type, e.g. ``ember.float32``. Compare with ``==``; print as ``ember.float32``."""
+    """A tensor element type, e.g. ``ember.float32``; compares with ``==``."""
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_cat")
 
@@ -173,59 +173,60 @@ def _promote(a: dtype, b: dtype) -> dtype:
     return a if a.itemsize >= b.itemsize else b
 
 
-def _scalar_category(v) -> builtins.int:
+def _scalar_dtype(v) -> dtype:
+    """The dtype a Python number takes part in promotion with (floats: the default dtype)."""
     if isinstance(v, builtins.bool):
-        return _BOOL
+        return bool
     if isinstance(v, builtins.int):
-        return _INT
+        return int64
     if isinstance(v, builtins.float):
-        return _FLOAT
+        return _default[0]
     if isinstance(v, builtins.complex):
-        return _COMPLEX
+        return default_complex_dtype()
     raise TypeError(f"unsupported operand type {type(v).__name__}")
 
 
-_CAT_DEFAULT = {_BOOL: lambda: bool, _INT: lambda: int64, _FLOAT: get_default_dtype,
-                _COMPLEX: default_complex_dtype}
+def _complex_of(d: dtype) -> dtype:
+    # torch gives float16 complex32, which ember does not have: complex64 is the nearest.
+    return complex128 if d is float64 else complex64
 
 
-def _lift(d: dtype | None, cat: builtins.int) -> dtype:
-    """Promote ``d`` to at least category ``cat`` the way a weaker operand does."""
-    if d is None:
-        return _CAT_DEFAULT[cat]()
-    if cat <= d._cat:
-        return d
-    if cat == _COMPLEX and d.is_floating_point:
-        return complex128 if d is float64 else complex64
-    return _CAT_DEFAULT[cat]()
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    """torch's ``combine_categories``: ``higher`` is the stronger tier's dtype (dimensioned over
+    zero-dim over Python scalars); the weaker tier only counts when it brings a higher category.
+    """
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    hc, lc = higher._cat, lower._cat
+    if hc == _COMPLEX:
+        return higher
+    if lc == _COMPLEX:
+        return _complex_of(higher) if hc == _FLOAT else lower
+    if hc == _FLOAT:
+        return higher
+    if higher is bool or lc == _FLOAT:
+        return promote_types(higher, lower)
+    return higher
 
 
 def result_type(*operands) -> dtype:
     """PyTorch's result dtype for an op over tensors and Python scalars (``torch.result_type``)."""
-    dim_t = zero_t = None
-    scalar_cat = -1
+    dim_t = zero_t = scalar_t = None
     for x in operands:
         d = getattr(x, "dtype", None)
-        if d is not None and not isinstance(d, dtype):
-            d = _FROM_NP[d]  # a NumPy/CuPy array
         if d is not None:
+            if not isinstance(d, dtype):
+                d = _FROM_NP[d]  # a NumPy/CuPy array
             if x.ndim:
                 dim_t = d if dim_t is None else promote_types(dim_t, d)
             else:
                 zero_t = d if zero_t is None else promote_types(zero_t, d)
         elif x is not None:
-            scalar_cat = max(scalar_cat, _scalar_category(x))
-    if dim_t is None:
-        r = zero_t
-    elif zero_t is not None and zero_t._cat > dim_t._cat:
-        r = _lift(dim_t, zero_t._cat) if zero_t._cat == _COMPLEX else zero_t
-        if zero_t._cat == _COMPLEX:
-            r = promote_types(r, zero_t)
-    else:
-        r = dim_t
-    if scalar_cat >= 0 and (r is None or scalar_cat > r._cat):
-        r = _lift(r, scalar_cat)
-    return r
+            d = _scalar_dtype(x)
+            scalar_t = d if scalar_t is None else promote_types(scalar_t, d)
+    return _combine(dim_t, _combine(zero_t, scalar_t))
 
 
 def can_cast(from_: dtype, to: dtype) -> builtins.bool:
@@ -237,7 +238,8 @@ def can_cast(from_: dtype, to: dtype) -> builtins.bool:
 
 
 class finfo:
-    """Machine limits of a floating dtype: bits, eps, max, min, tiny, smallest_normal, resolution."""
+    """Machine limits of a floating dtype: bits, eps, max, min, tiny, smallest_normal, resolution.
+    """
 
     def __init__(self, type: dtype | None = None):  # noqa: A002 - torch's argument name
         d = get_default_dtype() if type is None else to_dtype(type)
@@ -250,7 +252,7 @@ class finfo:
         self.max = builtins.float(info.max)
         self.min = builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
-        self.resolution = builtins.float(info.resolution)
+        self.resolution = 10.0 ** -builtins.int(info.precision)  # exact, as torch gives it
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
@@ -270,4 +272,4 @@ class iinfo:
         self.max, self.min = builtins.int(info.max), builtins.int(info.min)
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
