@@ -199,7 +199,19 @@ def _call_backward(node, grads):
         else:
             raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(result)})")
+    for i, (g, e) in enumerate(zip(result, node._next)):
+        if g is not None and e is not None and g._data.shape != e[2]:
+            _check_expandable(node, i, e[2], g._data.shape)
     return result
+
+
+def _check_expandable(node, i, shape, gshape) -> None:
+    """A gradient must have its input's shape, or one the input broadcasts to (then reduced)."""
+    if len(gshape) >= len(shape) and all(
+            s == gs or s == 1 for s, gs in zip(reversed(shape), reversed(gshape))):
+        return
+    raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                       f"{list(gshape)} but expected shape compatible with {list(shape)}")
 
 
 def _accumulate(leaf, g, create_graph):
