@@ -55,6 +55,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     # Rarely set, so kept out of the slots: class-level defaults, per-tensor values in __dict__.
     _base = None  # the tensor this one is a view of
     _view_chain = None  # ((op, args, attrs), ...) that rebuild this view from _base
+    _multi_view = None  # (op name, output index) of split/chunk/unbind pieces and views of them
     _hooks = None  # gradient hooks of a leaf
     _retains_grad = False
     __array_priority__ = 1000  # ndarray (op) tensor defers to the tensor's reflected operator
@@ -122,6 +123,8 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     def _make_view_of(self, src, op, args, attrs) -> None:
         """Record that this tensor is ``op(src, *args, **attrs)`` sharing ``src``'s memory."""
         self._vc = src._get_vc()
+        if src._multi_view is not None:
+            self._multi_view = src._multi_view
         base = src._base
         if base is None:
             self._base, self._view_chain = src, ((op, args, attrs),)
@@ -148,6 +151,8 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
             self._write(result._data, op)
             self._bump_version()
             return self
+        if self._multi_view is not None:
+            _refuse_multi_view(self)
         _check_inplace(self)
         old = Tensor._make(self._data.copy(), self._device)
         old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, \
@@ -182,7 +187,15 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
                                f"the desired output type {_FROM_NP[dst_dt].name.capitalize()} "
                                f"(in {name}_)")
         if data is not self._data:
-            array_module(self._device).copyto(self._data, data, casting="unsafe")
+            try:
+                array_module(self._device).copyto(self._data, data, casting="unsafe")
+            except ValueError:
+                # Expanded (stride-0) and overlapping views are read-only arrays; torch's error.
+                if getattr(self._data.flags, "writeable", True):
+                    raise
+                raise RuntimeError("unsupported operation: more than one element of the written-"
+                                   "to tensor refers to a single memory location. Please clone() "
+                                   "the tensor before performing the operation.") from None
 
     # --- properties ----------------------------------------------------------------------------
 
@@ -577,6 +590,20 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
             hooks = node._hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
+
+
+def _refuse_multi_view(t) -> None:
+    """PyTorch refuses to change a piece of split/chunk/unbind in place while recording a graph."""
+    name, i = t._multi_view
+    if t._requires_grad:
+        raise RuntimeError(f"Output {i} of {name} is a view and is being modified inplace. This "
+                           "view is the output of a function that returns multiple views. Such "
+                           "functions do not allow the output views to be modified inplace. You "
+                           "should replace the inplace operation by an out-of-place one.")
+    raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
+                       "mode enabled. This view is the output of a function that returns multiple "
+                       "views. Such functions do not allow the output views to be modified "
+                       "inplace. You should replace the inplace operation by an out-of-place one.")
 
 
 def _rebuild_tensor(array, requires_grad, dev="cpu"):

@@ -512,7 +512,9 @@ class Roll(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Roll.apply(g, shifts=tuple(-s for s in ctx.shifts), dims=ctx.dims)
+        shifts = ctx.shifts
+        back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+        return Roll.apply(g, shifts=back, dims=ctx.dims)
 
 
 class Repeat(Primitive):
@@ -605,8 +607,8 @@ class Cat(Primitive):
     def backward(ctx, g):
         grads, start = [], 0
         for n in ctx.sizes:
-            if n is None:
-                grads.append(None)
+            if n is None:  # a skipped 1-D empty input: an empty gradient, as torch gives it
+                grads.append(_tensor.Tensor._make(ctx.xp.zeros(0, dtype=g._data.dtype), g.device))
                 continue
             grads.append(Slice.apply(g, dim=ctx.dim, start=start, stop=start + n, step=1))
             start += n
@@ -937,9 +939,12 @@ def split(tensor, split_size_or_sections, dim: int = 0):
                                f"dimension size of {n}")
         count = max(-(-n // size), 1) if size else 1
         sizes = [size] * (count - 1) + [n - size * (count - 1)]
+    name = "SplitWithSizes" if isinstance(split_size_or_sections, (list, tuple)) else "Split"
     out, start = [], 0
-    for s in sizes:
-        out.append(_slice_checked(tensor, dim, start, s))
+    for i, s in enumerate(sizes):
+        piece = _slice_checked(tensor, dim, start, s)
+        piece._multi_view = (name, i)  # torch refuses in-place changes to it under autograd
+        out.append(piece)
         start += s
     return tuple(out)
 
@@ -969,9 +974,8 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
             bounds.append(pos)
     out, start = [], 0
     for b in bounds + [n]:
-        stop = max(b, start)
-        out.append(_slice_checked(input, dim, start, stop - start))
-        start = stop
+        out.append(_slice_checked(input, dim, start, max(b - start, 0)))
+        start = b  # torch slices input[prev:b]: a smaller index gives an empty piece, not a clamp
     return tuple(out)
 
 
@@ -1027,7 +1031,12 @@ def unbind(input, dim: int = 0):
     if n == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     dim = wrap_dim(dim, n)
-    return tuple(Select.apply(input, dim=dim, index=i) for i in range(input.shape[dim]))
+    out = []
+    for i in range(input.shape[dim]):
+        piece = Select.apply(input, dim=dim, index=i)
+        piece._multi_view = ("Unbind", i)  # torch refuses in-place changes to it under autograd
+        out.append(piece)
+    return tuple(out)
 
 
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
@@ -1334,6 +1343,8 @@ class ShapeMethods:
         return Expand.apply(self, shape=tuple(size))
 
     def permute(self, *dims):
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
         return permute(self, _shape_args(dims))
 
     def transpose(self, dim0, dim1):
