@@ -203,7 +203,8 @@ class Mean(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return (_unreduce(g, ctx) / ctx.n).expand(ctx.shape)
+        g = _unreduce(g, ctx)
+        return (g / ctx.n if ctx.n else g).expand(ctx.shape)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - torch.sum
@@ -608,9 +609,7 @@ class Mode(Primitive):
         s = xp.take_along_axis(a, order, axis)
         head, tail = [slice(None)] * a.ndim, [slice(None)] * a.ndim
         head[axis], tail[axis] = slice(1, None), slice(None, -1)
-        same = s[tuple(head)] == s[tuple(tail)]
-        if a.dtype.kind in "fc":
-            same |= xp.isnan(s[tuple(head)]) & xp.isnan(s[tuple(tail)])
+        same = s[tuple(head)] == s[tuple(tail)]  # NaNs are unequal: each counts once, as in torch
         first = xp.ones(a.shape[:axis] + (1,) + a.shape[axis + 1:], dtype=bool)
         starts = xp.concatenate([first, ~same], axis=axis)
         pos = _iota(xp, a.shape, axis)
@@ -860,7 +859,9 @@ class Softmax(Primitive):
         axes = ctx.axes = normalize_dims(dim, a.ndim)
         _softmax_input(a, axes, "softmax")
         if a.size == 0:
-            return a.copy()
+            e = a.copy()
+            ctx.save_for_backward(e)
+            return e
         m = a.max(axis=axes, keepdims=True)
         if xp.isfinite(m).all():
             e = xp.exp(a - m)
@@ -888,7 +889,9 @@ class LogSoftmax(Primitive):
         axes = ctx.axes = normalize_dims(dim, a.ndim)
         _softmax_input(a, axes, "log_softmax")
         if a.size == 0:
-            return a.copy()
+            out = a.copy()
+            ctx.save_for_backward(out)
+            return out
         m = a.max(axis=axes, keepdims=True)
         if xp.isfinite(m).all():
             shifted = a - m
