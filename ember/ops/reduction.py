@@ -148,11 +148,21 @@ def _sum_dtype(a, dtype):
     return _dt.int64.np if a.dtype.kind in "biu" else a.dtype
 
 
-class Sum(Primitive):
+class _ByDim:
+    """Node names as torch's: ``SumBackward0`` for the whole tensor, ``SumBackward1`` over dims."""
+
+    by_dim = False
+
+    def name(self) -> str:
+        return type(self).__name__ + ("Backward1" if self.by_dim else "Backward0")
+
+
+class Sum(_ByDim, Primitive):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
+        ctx.by_dim = dim is not None
         return a.sum(axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype))
 
     @staticmethod
@@ -160,7 +170,7 @@ class Sum(Primitive):
         return _unreduce(g, ctx).expand(ctx.shape)
 
 
-class NanSum(Primitive):
+class Nansum(Primitive):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         axes = normalize_dims(dim, a.ndim)
@@ -189,12 +199,13 @@ def _mean_dtype(a, dtype, name: str):
     return dt.np
 
 
-class Mean(Primitive):
+class Mean(_ByDim, Primitive):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         dt = _mean_dtype(a, dtype, "mean")
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
+        ctx.by_dim = dim is not None
         ctx.n = math.prod(a.shape[i] for i in axes)
         if ctx.n == 0:  # torch: nan, without NumPy's "mean of empty slice" warning
             with np.errstate(invalid="ignore"):
@@ -214,7 +225,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """``sum`` treating NaN as zero."""
-    return handle_out(NanSum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "nansum")
+    return handle_out(Nansum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "nansum")
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -230,7 +241,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     xp = array_module(input.device)
     axes = normalize_dims(dim, input.ndim)
     count = (~xp.isnan(input._data)).sum(axis=axes, keepdims=keepdim)
-    total = NanSum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype)
+    total = Nansum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         result = total / _tensor.Tensor._make(count.astype(total._data.dtype), input.device)
     return handle_out(result, out, "nanmean")
@@ -239,11 +250,12 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 # --- products and scans -----------------------------------------------------------------------
 
 
-class Prod(Primitive):
+class Prod(_ByDim, Primitive):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
+        ctx.by_dim = dim is not None
         out = ctx.xp.asarray(a.prod(axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype)))
         ctx.save_for_backward(a, out)
         return out
@@ -358,6 +370,7 @@ class CumExtreme(Primitive):
     @staticmethod
     def forward(ctx, a, dim, largest=True):
         xp = ctx.xp
+        ctx.largest = largest
         axis = ctx.axis = _one_dim(dim, a.ndim)
         ctx.shape = a.shape
         if axis is None or a.size == 0:
@@ -371,6 +384,9 @@ class CumExtreme(Primitive):
         idx = xp.where(source, _iota(xp, a.shape, axis), 0)
         ctx.idx = xp.maximum.accumulate(idx, axis)
         return values, ctx.idx
+
+    def name(self) -> str:
+        return "CummaxBackward0" if self.largest else "CumminBackward0"
 
     @staticmethod
     def backward(ctx, g, _):
@@ -420,10 +436,15 @@ class Amax(Primitive):
         axes = normalize_dims(dim, a.ndim)
         _check_nonempty(a, axes, dim, name)
         _save_meta(ctx, a, axes, keepdim)
+        ctx.op = name
         out = ctx.xp.asarray(a.max(axis=axes, keepdims=keepdim) if largest
                              else a.min(axis=axes, keepdims=keepdim))
         ctx.save_for_backward(a, out)
         return out
+
+    def name(self) -> str:
+        # torch: max() and min() are overload 1 of max/min (overload 0 has a dim)
+        return self.op.capitalize() + ("Backward1" if self.op in ("max", "min") else "Backward0")
 
     @staticmethod
     def backward(ctx, g):
@@ -439,12 +460,15 @@ class MaxDim(Primitive):
     def forward(ctx, a, dim, keepdim=False, largest=True, name="max"):
         xp = ctx.xp
         axis = _one_dim(dim, a.ndim)
-        ctx.axis = axis
+        ctx.axis, ctx.op = axis, name
         if axis is None:
             return a.copy(), xp.zeros((), dtype=np.int64)
         _check_nonempty(a, (axis,), dim, name)
         find = xp.argmax if largest else xp.argmin
         return _values_indices(ctx, a, find(a, axis=axis, keepdims=True), axis, keepdim)
+
+    def name(self) -> str:
+        return self.op.capitalize() + "Backward0"
 
     @staticmethod
     def backward(ctx, g, _):
@@ -549,6 +573,7 @@ class MedianAll(Primitive):
             elif nans.any():
                 flat = flat[:0]
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, tuple(range(a.ndim)), False
+        ctx.ignore_nan = ignore_nan
         if flat.size == 0:  # torch gives NaN (and the dtype's minimum for integers)
             fill = np.nan if a.dtype.kind in "fc" else np.iinfo(a.dtype).min
             out = xp.full((), fill, dtype=a.dtype)
@@ -557,6 +582,9 @@ class MedianAll(Primitive):
             out = xp.asarray(xp.partition(flat, k)[k])
         ctx.save_for_backward(a, out)
         return out
+
+    def name(self) -> str:
+        return "NanmedianBackward0" if self.ignore_nan else "MedianBackward0"
 
     @staticmethod
     def backward(ctx, g):
@@ -571,6 +599,7 @@ class MedianDim(Primitive):
     def forward(ctx, a, dim, keepdim=False, ignore_nan=False, name="median"):
         xp = ctx.xp
         axis = ctx.axis = _one_dim(dim, a.ndim)
+        ctx.ignore_nan = ignore_nan
         if axis is None:
             return a.copy(), xp.zeros((), dtype=np.int64)
         _check_nonempty(a, (axis,), dim, name)
@@ -589,6 +618,9 @@ class MedianDim(Primitive):
         else:
             idx = xp.take(order, [(n - 1) // 2], axis=axis)
         return _values_indices(ctx, a, idx, axis, keepdim)
+
+    def name(self) -> str:
+        return "NanmedianBackward1" if self.ignore_nan else "MedianBackward1"
 
     @staticmethod
     def backward(ctx, g, _):
@@ -683,6 +715,9 @@ class Var(Primitive):
         ctx.save_for_backward(a, out)
         return out
 
+    def name(self) -> str:
+        return "StdBackward0" if self.sqrt else "VarBackward0"
+
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
@@ -729,7 +764,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             Mean.apply(input, dim=dim, keepdim=keepdim))
 
 
-class VectorNorm(Primitive):
+class LinalgVectorNorm(Primitive):
     """``(sum |x|^p)^(1/p)`` over ``dim``; p may be 0 (a count), inf and -inf (max/min of |x|)."""
 
     @staticmethod
@@ -805,13 +840,13 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if p is None:
         p = 2.0
     x = input if dtype is None else input.to(dtype)
-    return handle_out(VectorNorm.apply(x, p=p, dim=dim, keepdim=keepdim), out, "norm")
+    return handle_out(LinalgVectorNorm.apply(x, p=p, dim=dim, keepdim=keepdim), out, "norm")
 
 
 # --- logsumexp, softmax ---------------------------------------------------------------------------
 
 
-class LogSumExp(Primitive):
+class Logsumexp(Primitive):
     """``log(sum(exp(x)))`` over ``dim``, shifted by the max so that it does not overflow."""
 
     @staticmethod
@@ -912,7 +947,7 @@ class LogSoftmax(Primitive):
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
     """``log(sum(exp(input)))`` over ``dim``, computed stably; integers give the default float."""
-    return handle_out(LogSumExp.apply(input, dim=dim, keepdim=keepdim), out, "logsumexp")
+    return handle_out(Logsumexp.apply(input, dim=dim, keepdim=keepdim), out, "logsumexp")
 
 
 def softmax(input, dim, dtype=None):
@@ -989,7 +1024,7 @@ class ReductionMethods:
         return Sum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
-        return NanSum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
+        return Nansum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         return Mean.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
@@ -1058,7 +1093,7 @@ class ReductionMethods:
         return norm(self, p, dim, keepdim, dtype=dtype)
 
     def logsumexp(self, dim, keepdim=False):
-        return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+        return Logsumexp.apply(self, dim=dim, keepdim=keepdim)
 
     def softmax(self, dim, dtype=None):
         return softmax(self, dim, dtype)

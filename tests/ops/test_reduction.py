@@ -501,3 +501,29 @@ def test_more_reductions_over_random_dims(case, op):
     if op == "logsumexp" and dims is None:
         return  # torch.logsumexp needs a dim
     _run_both(fns[op], a)
+
+
+NODE_NAMES = {
+    "sum": lambda m, x: x.sum(), "sum_dim": lambda m, x: x.sum(1), "mean": lambda m, x: x.mean(),
+    "mean_dim": lambda m, x: x.mean(1), "prod": lambda m, x: x.prod(),
+    "prod_dim": lambda m, x: x.prod(1), "max": lambda m, x: x.max(),
+    "max_dim": lambda m, x: x.max(1)[0], "min": lambda m, x: x.min(),
+    "min_dim": lambda m, x: x.min(1)[0], "amax": lambda m, x: x.amax(),
+    "amin": lambda m, x: x.amin(1), "std": lambda m, x: x.std(1), "var": lambda m, x: x.var(),
+    "norm": lambda m, x: x.norm(), "logsumexp": lambda m, x: x.logsumexp(1),
+    "cumsum": lambda m, x: x.cumsum(1), "cumprod": lambda m, x: x.cumprod(1),
+    "cummax": lambda m, x: x.cummax(1)[0], "cummin": lambda m, x: x.cummin(1)[0],
+    "median": lambda m, x: x.median(), "median_dim": lambda m, x: x.median(1)[0],
+    "nanmedian": lambda m, x: x.nanmedian(), "nanmedian_dim": lambda m, x: x.nanmedian(1)[0],
+    "mode": lambda m, x: x.mode(1)[0], "softmax": lambda m, x: x.softmax(1),
+    "log_softmax": lambda m, x: x.log_softmax(1), "trace": lambda m, x: x.trace(),
+    "nansum": lambda m, x: x.nansum(),
+}
+
+
+@pytest.mark.parametrize("name", NODE_NAMES)
+def test_grad_fn_names_match_torch(name):
+    a = rand((3, 4))
+    names = [NODE_NAMES[name](m, m.from_numpy(a).requires_grad_()).grad_fn.name()
+             for m in (ember, torch)]
+    assert names[0] == names[1]
