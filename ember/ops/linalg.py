@@ -44,7 +44,8 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 
 def _dtype_of(a) -> _dt.dtype:
-    return _dt._FROM_NP[a.dtype]
+    d = a.dtype
+    return d if isinstance(d, _dt.dtype) else _dt._FROM_NP[d]
 
 
 def _name(a) -> str:
@@ -74,6 +75,11 @@ def _expand_error(shape, target) -> RuntimeError:
     return RuntimeError(f"The expanded size of the tensor ({target[i]}) must match the existing "
                         f"size ({shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
                         f"{list(target)}.  Tensor sizes: {list(shape)}")
+
+
+def _expands_to(shape, target) -> bool:
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(s in (1, t) for s, t in zip(shape, target[lead:]))
 
 
 def _broadcast_error(sa, sb) -> RuntimeError:
@@ -215,7 +221,7 @@ class Addmm(Primitive):
         ctx.save_for_backward(a, b)
         ctx.beta, ctx.alpha = beta, alpha
         out = _mm(ctx.xp, a, b)
-        if c.shape != out.shape and np.broadcast_shapes(c.shape, out.shape) != out.shape:
+        if c.shape != out.shape and not _expands_to(c.shape, out.shape):
             raise _expand_error(c.shape, out.shape)
         if alpha != 1:
             ctx.xp.multiply(out, alpha, out=out, casting="unsafe")
