@@ -128,14 +128,18 @@ class View(Primitive):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
-        shape = infer_shape(shape, a.size)
         out = a.view()
         try:
             out.shape = shape  # NumPy refuses (AttributeError) exactly when a copy would be needed
         except AttributeError:
+            infer_shape(shape, a.size)  # a bad shape is reported first, as torch does
             raise RuntimeError("view size is not compatible with input tensor's size and stride "
                                "(at least one dimension spans across two contiguous subspaces). "
                                "Use .reshape(...) instead.") from None
+        except (ValueError, TypeError):
+            out.shape = infer_shape(shape, a.size)  # raises torch's error for a bad shape
+        if out.shape != shape:
+            infer_shape(shape, a.size)  # NumPy read some negative size as -1; torch refuses it
         return out
 
     @staticmethod
@@ -178,7 +182,13 @@ class Reshape(Primitive):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
-        return a.reshape(infer_shape(shape, a.size))
+        try:
+            out = a.reshape(shape)
+        except (ValueError, TypeError):
+            return a.reshape(infer_shape(shape, a.size))  # raises torch's error for a bad shape
+        if out.shape != shape:
+            infer_shape(shape, a.size)  # NumPy read some negative size as -1; torch refuses it
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -221,6 +231,14 @@ class Expand(Primitive):
                 plain = False
         if plain:
             return a.reshape(target) if lead else a.view()
+        if ctx.xp is np and (a.flags.c_contiguous or a.flags.f_contiguous):
+            # The same view as np.broadcast_to at a fraction of its Python overhead.
+            st = a.strides
+            strides = (0,) * lead + tuple(0 if n != s else st[i] for i, (n, s) in
+                                          enumerate(zip(a.shape, target[lead:])))
+            out = np.ndarray(target, a.dtype, a, 0, strides)
+            out.flags.writeable = False  # read-only, as writes would overlap
+            return out
         return ctx.xp.broadcast_to(a, tuple(target))  # read-only, as writes would overlap
 
     @staticmethod
@@ -263,10 +281,13 @@ class Squeeze(Primitive):
     is_view = True
 
     @staticmethod
-    def forward(ctx, a, dims):
-        ctx.in_shape = a.shape
-        shape = tuple(n for i, n in enumerate(a.shape) if n != 1 or i not in dims)
-        return a.reshape(shape)  # dropping size-1 dimensions is always a view
+    def forward(ctx, a, dims=None):
+        ctx.in_shape = shape = a.shape
+        if dims is None:
+            return a.squeeze()
+        if not shape:
+            return a.view()
+        return a.squeeze(tuple(d for d in dims if shape[d] == 1))
 
     @staticmethod
     def backward(ctx, g):
@@ -279,7 +300,7 @@ class Unsqueeze(Primitive):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return ctx.xp.expand_dims(a, dim)
+        return a[(slice(None),) * dim + (None,)]  # basic indexing: a view, cheaper than expand_dims
 
     @staticmethod
     def backward(ctx, g):
@@ -416,14 +437,15 @@ class UnfoldBackward(Primitive):
         return gg.unfold(ctx.dim, ctx.size, ctx.step)
 
 
-def _storage(a):
+def _storage(xp, a):
     """The array owning ``a``'s memory (through NumPy's view chain) and ``a``'s offset in it."""
     root = a
     while True:
         b = root.base
-        if b is not None and not hasattr(b, "strides"):
-            b = getattr(b, "base", None)  # as_strided's DummyArray keeps the array in .base
-        if b is None or not hasattr(b, "strides"):
+        if b is not None and not isinstance(b, xp.ndarray):
+            # as_strided's DummyArray keeps the array in .base, a memoryview in .obj
+            b = getattr(b, "base", None) if hasattr(b, "base") else getattr(b, "obj", None)
+        if not isinstance(b, xp.ndarray):
             break
         root = b
     if not root.flags.c_contiguous or root.dtype.itemsize != a.dtype.itemsize:
@@ -447,7 +469,7 @@ class AsStrided(Primitive):
 
     @staticmethod
     def forward(ctx, a, size, stride, storage_offset=None):
-        flat, a_off = _storage(a)
+        flat, a_off = _storage(ctx.xp, a)
         off = a_off if storage_offset is None else storage_offset
         if len(size) != len(stride):
             raise RuntimeError("mismatch in length of strides and shape")
@@ -644,7 +666,10 @@ class Stack(Primitive):
                                    f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}")
         dim = wrap_dim(dim, len(shape) + 1)
         ctx.dim = dim
-        return ctx.xp.stack(arrays, axis=dim, dtype=_promote_arrays(arrays), casting="unsafe")
+        # concatenate of size-1 views: the result of xp.stack at less Python overhead
+        new = (slice(None),) * dim + (None,)
+        return ctx.xp.concatenate([a[new] for a in arrays], axis=dim,
+                                  dtype=_promote_arrays(arrays), casting="unsafe")
 
     @staticmethod
     def backward(ctx, g):
@@ -710,6 +735,8 @@ def reshape(input, shape):
 
 
 def _permute_dims(dims, ndim: int) -> tuple:
+    if sorted(dims) == list(range(ndim)):
+        return dims  # the common case: already a valid permutation of non-negative dims
     if len(dims) != ndim:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not "
                            "match the length of the desired ordering of dimensions i.e. "
@@ -785,7 +812,7 @@ def squeeze(input, dim=None):
     """A view without size-1 dimensions (all, or those among ``dim``: an int or a tuple)."""
     n = input.ndim
     if dim is None:
-        dims = tuple(range(n))
+        dims = None
     elif isinstance(dim, (tuple, list)):
         dims = _wrap_dims(dim, n)
     else:
@@ -803,6 +830,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     n = input.ndim
     if n == 0:
         return reshape(input, (1,))
+    if start_dim == 0 and end_dim == -1 and n > 1:
+        return reshape(input, (-1,))
     start, end = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
