@@ -85,7 +85,7 @@ def _key_item(k, xp):
         arr = np.asarray([_plain(e) for e in k])
         if arr.size == 0 and arr.dtype.kind == "f":
             arr = arr.astype(np.int64)
-        if arr.dtype.kind in "iu":
+        if arr.dtype.kind in "iuf":  # PyTorch truncates float lists (not float tensors)
             arr = arr.astype(np.int64, copy=False)
         elif arr.dtype.kind != "b":
             raise IndexError(_BAD_INDEX)
@@ -348,9 +348,34 @@ class IndexPut(Primitive):
             ga = g if ctx.accumulate else IndexPut.apply(g, 0, key=ctx.key)
         if need_v:
             gv = _take_key(g, ctx.key)
+            if not ctx.accumulate:
+                last = _last_writes(ctx.xp, g._data.shape, ctx.key)
+                if last is not None:
+                    gv = gv * _const(last.astype(g._data.dtype), g)
             if len(ctx.value_shape) > gv.ndim:  # value had extra leading 1s
                 gv = gv.reshape(ctx.value_shape)
         return ga, gv
+
+
+def _last_writes(xp, shape, key):
+    """Where an index repeats, ``x[key] = v`` keeps the last write: a 0/1 array over the indexed
+    region marking the writes that stay (None when nothing repeats), so that ``v``'s gradient
+    counts every written position once."""
+    basic, adv = key
+    if adv is None or all(k is _FULL or k.dtype == bool for k in adv):
+        return None
+    pos = xp.arange(int(np.prod(shape))).reshape(shape)
+    if basic is not None:
+        pos = pos[basic]
+    region = pos[adv]
+    flat = region.reshape(-1)
+    n = flat.size
+    _, first_of_reversed = xp.unique(flat[::-1], return_index=True)
+    if first_of_reversed.size == n:
+        return None
+    keep = xp.zeros(n, dtype=np.float32)
+    keep[n - 1 - first_of_reversed] = 1
+    return keep.reshape(region.shape)
 
 
 def _put_error(e: ValueError, out, value, key) -> Exception:
@@ -412,7 +437,8 @@ class ScatterReduce(Primitive):
             src = src[tuple(slice(0, s) for s in index.shape)]
         ctx.coords, ctx.dim, ctx.reduce, ctx.include_self, ctx.legacy = (
             coords, dim, reduce, include_self, legacy)
-        out = a if inplace else a.copy()
+        keep = not legacy and reduce in ("amax", "amin", "prod") and any(ctx.needs_input_grad)
+        out = a if inplace and not keep else a.copy()  # backward of these needs the old values
         if reduce in ("sum", "add", "mean"):
             ufunc, identity = xp.add, 0
         elif reduce in ("prod", "multiply"):
@@ -435,8 +461,8 @@ class ScatterReduce(Primitive):
                 out /= count
             else:
                 out //= count
-        if not legacy and reduce in ("amax", "amin", "prod"):
-            ctx.save_for_backward(a, src if hasattr(src, "shape") else None, out)
+        if keep:
+            ctx.save_for_backward(a, src, out)
         return out
 
     @staticmethod
@@ -777,8 +803,6 @@ def _scatter_src(input, idx, src, name: str):
 
 def _scatter(input, dim, index, src, reduce, accumulate, inplace, name: str):
     d, idx = _gather_key(input, dim, index, name)
-    if idx.dtype != _INT64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     _check_sizes(input, idx, d, src if isinstance(src, _tensor.Tensor) else None)
     src = _scatter_src(input, idx, src, name)
     if reduce is not None:
@@ -825,8 +849,6 @@ def _scatter_reduce(input, dim, index, src, reduce, include_self, inplace):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
     d, idx = _gather_key(input, dim, index, "scatter_reduce")
-    if idx.dtype != _INT64:
-        raise RuntimeError("scatter_reduce(): Expected dtype int64 for index")
     _check_sizes(input, idx, d, src)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
@@ -963,10 +985,6 @@ def _index_put(input, indices, values, accumulate, inplace):
     adv = []
     used = 0
     for i, k in enumerate(indices):
-        if k is None:
-            adv.append(_FULL)
-            used += 1
-            continue
         if not isinstance(k, _tensor.Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
                             f"{type(k).__name__}")
