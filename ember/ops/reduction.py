@@ -65,6 +65,27 @@ def _one_dim(dim, ndim: int):
     return axes[0] if axes else None
 
 
+_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+_HALF = (np.dtype(np.float16), _BF16)
+
+
+def _inexact(np_dtype) -> bool:
+    """Floating or complex, bfloat16 included (ml_dtypes gives it NumPy kind 'V')."""
+    return np_dtype.kind in "fc" or np_dtype == _BF16
+
+
+def _accumulate(reduce, a, dt, **kwargs):
+    """``reduce(a, dtype=dt)``; half-precision results accumulate in float32, as in torch."""
+    if dt in _HALF:
+        return reduce(a, dtype=np.float32, **kwargs).astype(dt)
+    return reduce(a, dtype=dt, **kwargs)
+
+
+def _upcast(a):
+    """Half-precision floats as float32 (torch's accumulation type); other arrays as they are."""
+    return a.astype(np.float32) if a.dtype in _HALF else a
+
+
 def _type_name(np_dtype) -> str:
     from ember._legacy_types import _NAMES
 
@@ -114,7 +135,7 @@ def _tie_weights(xp, a, out_keep, axes):
     """1/count at the elements equal to the result (NaN matching NaN), 0 elsewhere: the gradient of
     max/min/median without a dim and of amax/amin is split evenly among ties, as torch does."""
     mask = a == out_keep
-    if a.dtype.kind in "fc":
+    if _inexact(a.dtype):
         mask |= xp.isnan(a) & xp.isnan(out_keep)
     return (mask / mask.sum(axis=axes, keepdims=True)).astype(a.dtype, copy=False)
 
@@ -163,7 +184,7 @@ class Sum(_ByDim, Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.by_dim = dim is not None
-        return a.sum(axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype))
+        return _accumulate(ctx.xp.sum, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -176,7 +197,7 @@ class Nansum(Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.save_for_backward(a)
-        return ctx.xp.nansum(a, axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype))
+        return _accumulate(ctx.xp.nansum, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -187,7 +208,7 @@ class Nansum(Primitive):
 
 def _mean_dtype(a, dtype, name: str):
     if dtype is None:
-        if a.dtype.kind not in "fc":
+        if not _inexact(a.dtype):
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be "
                                "either a floating point or complex dtype. Got: "
                                f"{_type_name(a.dtype)}")
@@ -210,7 +231,7 @@ class Mean(_ByDim, Primitive):
         if ctx.n == 0:  # torch: nan, without NumPy's "mean of empty slice" warning
             with np.errstate(invalid="ignore"):
                 return a.sum(axis=axes, keepdims=keepdim, dtype=dt) / 0
-        return a.mean(axis=axes, keepdims=keepdim, dtype=dt)
+        return _accumulate(ctx.xp.mean, a, dt, axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -235,7 +256,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """The mean of the non-NaN elements (``nansum / count``, as torch composes it)."""
-    if input.dtype.np.kind not in "fc":
+    if not _inexact(input.dtype.np):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but "
                            f"got {_type_name(input.dtype.np)}")
     xp = array_module(input.device)
@@ -256,7 +277,8 @@ class Prod(_ByDim, Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.by_dim = dim is not None
-        out = ctx.xp.asarray(a.prod(axis=axes, keepdims=keepdim, dtype=_sum_dtype(a, dtype)))
+        xp = ctx.xp
+        out = xp.asarray(_accumulate(xp.prod, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim))
         ctx.save_for_backward(a, out)
         return out
 
@@ -286,6 +308,13 @@ def _scan_input(ctx, a, dim, dtype):
     return axis, (a if a.dtype == dt else a.astype(dt))
 
 
+def _scan(a, axis: int, product: bool = False):
+    """cumsum/cumprod along ``axis``; half-precision floats accumulate in float32, as in torch."""
+    acc = np.float32 if a.dtype in _HALF else None
+    out = a.cumprod(axis, dtype=acc) if product else a.cumsum(axis, dtype=acc)
+    return out if acc is None else out.astype(a.dtype)
+
+
 class Cumsum(Primitive):
     """Running sums along ``dim``; ``reverse=True`` sums from the end (cumsum's own gradient)."""
 
@@ -297,8 +326,8 @@ class Cumsum(Primitive):
             return a.copy()
         if reverse:
             xp = ctx.xp
-            return xp.flip(xp.cumsum(xp.flip(a, axis), axis), axis)
-        return a.cumsum(axis)
+            return xp.flip(_scan(xp.flip(a, axis), axis), axis)
+        return _scan(a, axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -311,7 +340,7 @@ class Cumprod(Primitive):
     @staticmethod
     def forward(ctx, a, dim, dtype=None):
         axis, a = _scan_input(ctx, a, dim, dtype)
-        out = a.copy() if axis is None else a.cumprod(axis)
+        out = a.copy() if axis is None else _scan(a, axis, product=True)
         ctx.save_for_backward(a, out)
         return out
 
@@ -379,7 +408,7 @@ class CumExtreme(Primitive):
         values = (xp.maximum if largest else xp.minimum).accumulate(a, axis)
         # An element is where the running extreme comes from when it equals it (or is NaN).
         source = a == values
-        if a.dtype.kind in "fc":
+        if _inexact(a.dtype):
             source |= xp.isnan(a)
         idx = xp.where(source, _iota(xp, a.shape, axis), 0)
         ctx.idx = xp.maximum.accumulate(idx, axis)
@@ -566,7 +595,7 @@ class MedianAll(Primitive):
     def forward(ctx, a, ignore_nan=False):
         xp = ctx.xp
         flat = a.reshape(-1)
-        if a.dtype.kind in "fc":
+        if _inexact(a.dtype):
             nans = xp.isnan(flat)
             if ignore_nan:
                 flat = flat[~nans]
@@ -575,7 +604,7 @@ class MedianAll(Primitive):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, tuple(range(a.ndim)), False
         ctx.ignore_nan = ignore_nan
         if flat.size == 0:  # torch gives NaN (and the dtype's minimum for integers)
-            fill = np.nan if a.dtype.kind in "fc" else np.iinfo(a.dtype).min
+            fill = np.nan if _inexact(a.dtype) else np.iinfo(a.dtype).min
             out = xp.full((), fill, dtype=a.dtype)
         else:
             k = (flat.size - 1) // 2
@@ -605,7 +634,7 @@ class MedianDim(Primitive):
         _check_nonempty(a, (axis,), dim, name)
         order = xp.argsort(a, axis=axis, kind="stable")  # NaNs sort last
         n = a.shape[axis]
-        if a.dtype.kind in "fc":
+        if _inexact(a.dtype):
             nans = xp.isnan(a)
             if ignore_nan:
                 count = n - nans.sum(axis=axis, keepdims=True)
@@ -695,7 +724,7 @@ class Var(Primitive):
 
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False, sqrt=False):
-        if a.dtype.kind not in "fc":
+        if not _inexact(a.dtype):
             raise RuntimeError("std and var only support floating point and complex dtypes")
         xp = ctx.xp
         axes = normalize_dims(dim, a.ndim)
@@ -706,11 +735,14 @@ class Var(Primitive):
             warnings.warn(f"{'std' if sqrt else 'var'}(): degrees of freedom is <= 0. Correction "
                           "should be strictly less than the reduction factor (input numel "
                           "divided by output numel).", UserWarning, stacklevel=4)
+        x = _upcast(a)
         with np.errstate(invalid="ignore", divide="ignore"):
-            d = a - a.sum(axis=axes, keepdims=True) / n
+            d = x - x.sum(axis=axes, keepdims=True) / n
             sq = d.real * d.real + d.imag * d.imag if a.dtype.kind == "c" else d * d
             out = sq.sum(axis=axes, keepdims=keepdim) / dof
         out = xp.asarray(xp.sqrt(out) if sqrt else out)
+        if x is not a:
+            out = out.astype(a.dtype)
         ctx.sqrt = sqrt
         ctx.save_for_backward(a, out)
         return out
@@ -770,13 +802,14 @@ class LinalgVectorNorm(Primitive):
     @staticmethod
     def forward(ctx, a, p=2.0, dim=None, keepdim=False):
         xp = ctx.xp
-        if a.dtype.kind not in "fc":
+        if not _inexact(a.dtype):
             raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor "
                                f"as input. Got {_type_name(a.dtype)}")
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.p = p = float(p)
-        absa = xp.abs(a) if a.dtype.kind == "c" or p not in (2.0, 0.0) else a
+        x = _upcast(a)
+        absa = xp.abs(x) if a.dtype.kind == "c" or p not in (2.0, 0.0) else x
         if abs(p) == _INF:
             if a.size == 0:
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {'' if p > 0 else '-'}"
@@ -784,7 +817,7 @@ class LinalgVectorNorm(Primitive):
                                    "have an identity")
             out = (absa.max if p > 0 else absa.min)(axis=axes, keepdims=keepdim)
         elif p == 0:
-            out = (a != 0).sum(axis=axes, keepdims=keepdim).astype(absa.real.dtype)
+            out = (x != 0).sum(axis=axes, keepdims=keepdim).astype(absa.real.dtype)
         elif p == 1:
             out = absa.sum(axis=axes, keepdims=keepdim)
         elif p == 2:
@@ -792,7 +825,7 @@ class LinalgVectorNorm(Primitive):
         else:
             with np.errstate(divide="ignore", over="ignore"):
                 out = (absa ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
-        out = xp.asarray(out)
+        out = xp.asarray(out if x is a else out.astype(a.dtype))
         ctx.save_for_backward(a, out)
         return out
 
@@ -852,23 +885,23 @@ class Logsumexp(Primitive):
     @staticmethod
     def forward(ctx, a, dim, keepdim=False):
         xp = ctx.xp
-        if a.dtype.kind in "biu":
-            a = a.astype(_dt.get_default_dtype().np)
+        rdt = _dt.get_default_dtype().np if a.dtype.kind in "biu" else a.dtype
+        x = _upcast(a.astype(rdt))
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         if a.size == 0:
             with np.errstate(divide="ignore"):
-                out = xp.log(xp.exp(a).sum(axis=axes, keepdims=keepdim))
+                out = xp.log(xp.exp(x).sum(axis=axes, keepdims=keepdim))
         else:
-            m = a.max(axis=axes, keepdims=True)
+            m = x.max(axis=axes, keepdims=True)
             if xp.isfinite(m).all():
-                s = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True))
+                s = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
             else:  # torch: an infinite max is not subtracted (log(0) = -inf is no error)
-                m = xp.where(xp.isinf(m), 0, m).astype(a.dtype)
+                m = xp.where(xp.isinf(m), 0, m).astype(x.dtype)
                 with np.errstate(divide="ignore"):
-                    s = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True))
+                    s = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
             out = (s + m) if keepdim else (s + m).squeeze(axes)
-        out = xp.asarray(out)
+        out = xp.asarray(out, dtype=rdt)
         ctx.save_for_backward(a, out)
         return out
 
@@ -879,7 +912,7 @@ class Logsumexp(Primitive):
 
 
 def _softmax_input(a, axes, name):
-    if a.dtype.kind not in "fc":
+    if not _inexact(a.dtype):
         kernel = "lastdim_kernel_impl" if axes and axes[0] == a.ndim - 1 else "kernel_impl"
         raise NotImplementedError(f'"{name}_{kernel}" not implemented for '
                                   f"'{_type_name(a.dtype)}'")
@@ -897,15 +930,16 @@ class Softmax(Primitive):
             e = a.copy()
             ctx.save_for_backward(e)
             return e
-        m = a.max(axis=axes, keepdims=True)
+        x = _upcast(a)
+        m = x.max(axis=axes, keepdims=True)
         if xp.isfinite(m).all():
-            e = xp.exp(a - m)
+            e = xp.exp(x - m)
             e /= e.sum(axis=axes, keepdims=True)
         else:  # an infinite max makes NaNs, as in torch; without NumPy's warning
             with np.errstate(invalid="ignore"):
-                e = xp.exp(a - m)
+                e = xp.exp(x - m)
                 e /= e.sum(axis=axes, keepdims=True)
-        e = xp.asarray(e)
+        e = xp.asarray(e, dtype=a.dtype)
         ctx.save_for_backward(e)
         return e
 
@@ -927,15 +961,16 @@ class LogSoftmax(Primitive):
             out = a.copy()
             ctx.save_for_backward(out)
             return out
-        m = a.max(axis=axes, keepdims=True)
+        x = _upcast(a)
+        m = x.max(axis=axes, keepdims=True)
         if xp.isfinite(m).all():
-            shifted = a - m
+            shifted = x - m
             shifted -= xp.log(xp.exp(shifted).sum(axis=axes, keepdims=True))
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
-                shifted = a - m
+                shifted = x - m
                 shifted -= xp.log(xp.exp(shifted).sum(axis=axes, keepdims=True))
-        out = xp.asarray(shifted)
+        out = xp.asarray(shifted, dtype=a.dtype)
         ctx.save_for_backward(out)
         return out
 
