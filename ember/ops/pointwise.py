@@ -72,8 +72,12 @@ def _real_floating(a, kernel: str):
 
 
 def _cj(t):
-    """``t.conj()`` for complex tensors, ``t`` itself otherwise (the derivative's conjugate)."""
-    return Conj.apply(t) if t._data.dtype.kind == "c" else t
+    """``t.conj()`` for complex tensors and numbers, ``t`` itself otherwise (the derivative's
+    conjugate)."""
+    data = getattr(t, "_data", None)
+    if data is None:
+        return t.conjugate() if isinstance(t, complex) else t
+    return Conj.apply(t) if data.dtype.kind == "c" else t
 
 
 def _require_tensor(x, fn: str, pos: int, name: str) -> None:
@@ -183,8 +187,10 @@ class Logaddexp(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        a, b = _float_promoted(a, b)
-        if a.dtype.kind == "c":
+        a, b, r = promoted(a, b)
+        if r.kind in "biu":
+            raise kernel_error("logaddexp_cpu", r)
+        if r.kind == "c":
             return ctx.xp.log(ctx.xp.exp(a) + ctx.xp.exp(b))
         return ctx.xp.logaddexp(a, b)
 
@@ -200,9 +206,9 @@ class Logaddexp2(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        a, b = _float_promoted(a, b)
-        if a.dtype.kind == "c":
-            raise kernel_error("logaddexp2_cpu", a.dtype)
+        a, b, r = promoted(a, b)
+        if r.kind in "biuc":
+            raise kernel_error("logaddexp2_cpu", r)
         return ctx.xp.logaddexp2(a, b)
 
     @staticmethod
@@ -663,8 +669,10 @@ def _erfinv_f64(xp, y):
     """The inverse of erf on a float64 array.
 
     M. Giles' single-precision approximation ("Approximating the erfinv function", GPU
-    Computing Gems Jade Edition, 2011) as the start, then two Halley steps on erf (or, for
-    |y| >= 0.5, on erfc of |x| against 1 - |y|, which keeps the relative precision near +-1).
+    Computing Gems Jade Edition, 2011) as the start, then Halley steps on erf(x) = y for
+    |y| < 0.5, and for |y| >= 0.5 Newton steps on log(erfc(|x|)) = log(1 - |y|): erfc keeps the
+    relative precision near +-1, and its logarithm, almost a parabola, converges quickly from
+    the start that Giles' fit extrapolates beyond 1 - 1e-7.
     """
     out = y.copy()
     ay = xp.abs(y)
@@ -688,11 +696,13 @@ def _erfinv_f64(xp, y):
     t = xp.abs(x[tail])
     rest = 1.0 - xp.abs(yi[tail])  # exact for |y| >= 0.5
     xc, yc = x[~tail], yi[~tail]
-    for _ in range(2):
+    for _ in range(2):  # the start is good to 1e-7: Halley's cubic convergence is enough
         u = (_erf_f64(xp, xc, False) - yc) / (_TWO_OVER_SQRT_PI * xp.exp(-xc * xc))
         xc = xc - u / (1.0 + xc * u)
-        u = (_erf_f64(xp, t, True) - rest) / (-_TWO_OVER_SQRT_PI * xp.exp(-t * t))
-        t = t - u / (1.0 + t * u)
+    log_rest = xp.log(rest)
+    for _ in range(4):
+        c = _erf_f64(xp, t, True)
+        t = t + (xp.log(c) - log_rest) * c / (_TWO_OVER_SQRT_PI * xp.exp(-t * t))
     x[~tail] = xc
     x[tail] = xp.copysign(t, yi[tail])
     out[inside] = x
@@ -732,7 +742,8 @@ def _digamma_f64(xp, x):
         series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
             1 / 132 - z * (691 / 32760 - z / 12))))))
         out = acc + xp.log(y) - 0.5 / y - series
-        out = xp.where(neg, out - xp.pi / xp.tan(xp.pi * x), out)
+        # pi / tan(pi x) has period 1: reduce x exactly first (as Cephes), pi * x would round.
+        out = xp.where(neg, out - xp.pi / xp.tan(xp.pi * (x - xp.round(x))), out)
         out = xp.where(x == 0, xp.copysign(xp.inf, -x), out)  # torch: -inf at +0, inf at -0
         return xp.where(neg & (x == xp.floor(x)), xp.nan, out)
 
@@ -752,7 +763,7 @@ def _zeta_f64(xp, s: int, q):
     Euler-Maclaurin formula; here n makes q + n >= 2 s + 10, where 12 corrections suffice.
     """
     with np.errstate(all="ignore"):
-        pole = (q <= 0) & (q == xp.floor(q))
+        pole = (q <= 0) & (q == xp.floor(q))  # -inf too: Cephes' zeta calls it a pole
         q = xp.where(pole | xp.isnan(q), 1.0, q)
         finite = q[xp.isfinite(q)]
         n = max(0, math.ceil(2 * s + 10 - float(finite.min()))) if finite.size else 0
@@ -781,6 +792,8 @@ def _polygamma_f64(xp, n: int, x):
     sign = 1.0 if n % 2 else -1.0
     out = (sign * math.factorial(n)) * z
     out = xp.where(pole, sign * math.inf, out)
+    if n == 1:  # torch's trigamma: 0 at +inf, nan at -inf (zeta gives nan and a pole)
+        out = xp.where(x == xp.inf, 0.0, xp.where(x == -xp.inf, xp.nan, out))
     return xp.where(xp.isnan(x), xp.nan, out)
 
 
@@ -966,8 +979,8 @@ class Sign(Primitive):
         if kind == "c":
             raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support "
                                       "complex numbers. Please use torch.sgn instead.")
-        out = ctx.xp.sign(a)
-        if kind == "f":
+        out = ctx.xp.sign(a, out=ctx.xp.empty_like(a))  # out=: an array even for 0-d input
+        if kind in "fV":
             out[out != out] = 0  # torch: sign(nan) is 0
         return out
 
@@ -1047,6 +1060,10 @@ class Clamp(Primitive):
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if a.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
+        if lo is not None and hi is not None and getattr(lo, "ndim", 0) + getattr(hi, "ndim", 0) \
+                and hasattr(lo, "dtype") != hasattr(hi, "dtype"):  # (a 0-dim tensor is a number)
+            raise TypeError("clamp() received an invalid combination of arguments: min and max "
+                            "must be both numbers or both tensors")
         ctx.save_for_backward(a, lo, hi)
         r = _dt.result_type(a, lo, hi).np
         if a.dtype != r:
