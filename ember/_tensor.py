@@ -56,6 +56,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     _base = None  # the tensor this one is a view of
     _view_chain = None  # ((op, args, attrs), ...) that rebuild this view from _base
     _multi_view = None  # (op name, output index) of split/chunk/unbind pieces and views of them
+    _view_version = 0  # the version counter's value when this view's history was last taken
     _hooks = None  # gradient hooks of a leaf
     _retains_grad = False
     __array_priority__ = 1000  # ndarray (op) tensor defers to the tensor's reflected operator
@@ -122,7 +123,9 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
 
     def _make_view_of(self, src, op, args, attrs) -> None:
         """Record that this tensor is ``op(src, *args, **attrs)`` sharing ``src``'s memory."""
-        self._vc = src._get_vc()
+        vc = self._vc = src._get_vc()
+        if vc[0]:
+            self._view_version = vc[0]
         if src._multi_view is not None:
             self._multi_view = src._multi_view
         base = src._base
@@ -136,6 +139,21 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         for op, args, attrs in self._view_chain:
             t = op.apply(t, *args, **attrs)
         return t
+
+    def _sync_view(self) -> None:
+        """Take the base's current history when the base was changed in place after this view was
+        made (through itself or another view): torch regenerates a stale view's grad_fn too."""
+        self._view_version = self._vc[0]
+        base = self._base
+        if base._requires_grad:
+            prev = _state.enabled
+            _state.enabled = True
+            try:
+                fresh = self._replay_view(base)
+            finally:
+                _state.enabled = prev
+            self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, \
+                fresh._requires_grad
 
     def _inplace(self, op, *args, **attrs) -> Tensor:
         """``self <- op(self, *args)``: the in-place form of primitive ``op``, differentiable.
@@ -153,6 +171,9 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
             return self
         if self._multi_view is not None:
             _refuse_multi_view(self)
+        base = self._base
+        if base is not None and self._view_version != self._vc[0]:
+            self._sync_view()
         _check_inplace(self)
         old = Tensor._make(self._data.copy(), self._device)
         old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, \
@@ -162,7 +183,6 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         self._bump_version()
         if out.grad_fn is None:
             return self
-        base = self._base
         if base is None:
             self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
             return self
@@ -175,6 +195,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
         fresh = self._replay_view(base)
         self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, True
+        self._view_version = self._vc[0]
         return self
 
     def _write(self, data, op=None) -> None:
