@@ -32,6 +32,14 @@ from ember.ops.random import *  # noqa: F403
 from ember.ops.reduction import *  # noqa: F403
 from ember.ops.shape import *  # noqa: F403
 
+from ember._tensor_str import get_printoptions, printoptions, set_printoptions
+from ember import linalg, random, return_types
+from ember.random import (default_generator, get_rng_state, initial_seed, manual_seed, seed,
+                          set_rng_state)
+
+# The layers above the core; each imports the core, never the other way round.
+from ember import nn
+
 __version__ = "0.1.0"
 
 

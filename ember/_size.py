@@ -9,6 +9,7 @@ import operator
 class Size(tuple):
     """A tuple of dimension sizes (``x.shape``, ``x.size()``); prints as ``ember.Size([2, 3])``."""
 
+    __module__ = "ember"
     __slots__ = ()
 
     def __new__(cls, sizes=()):

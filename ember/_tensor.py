@@ -50,6 +50,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     a float tensor of ``data``, as in PyTorch; prefer ``ember.tensor``/``ember.empty``.
     """
 
+    __module__ = "ember"  # prints as <class 'ember.Tensor'>, as torch's is 'torch.Tensor'
     __slots__ = ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc",
                  "__dict__", "__weakref__")
     # Rarely set, so kept out of the slots: class-level defaults, per-tensor values in __dict__.
