@@ -19,6 +19,7 @@ from ember.ops.linalg import (
     eigvalsh,
     inv,
     inv_ex,
+    linalg_cholesky,
     linalg_cross,
     linalg_norm,
     matmul,
@@ -33,7 +34,6 @@ from ember.ops.linalg import (
     vecdot,
     vector_norm,
 )
-from ember.ops.linalg import cholesky as _cholesky
 
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "inv_ex", "det", "slogdet",
            "solve", "solve_ex", "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd",
@@ -55,7 +55,7 @@ def slogdet(A, *, out=None):
 def cholesky(A, *, upper=False, out=None):
     """The lower Cholesky factor ``L`` (``A = L L^T``), or ``L^T`` when ``upper``;
     ``LinAlgError`` when ``A`` is not positive-definite."""
-    return _cholesky(A, upper, out=out)
+    return linalg_cholesky(A, upper=upper, out=out)
 
 
 def qr(A, mode="reduced", *, out=None):

@@ -782,7 +782,7 @@ def _cofactor_t(a):
 class Det(Primitive):
     @staticmethod
     def forward(ctx, a):
-        out = ctx.xp.linalg.det(a)
+        out = ctx.xp.asarray(ctx.xp.linalg.det(a))  # an array, so the saved output is linked
         ctx.save_for_backward(a, out)
         return out
 
@@ -836,8 +836,10 @@ def logdet(input):  # noqa: A002
     """``log(det(input))``: nan for a negative determinant, -inf for a singular matrix."""
     sign, logabs = _slogdet(input, "logdet")
     neg = sign._data < 0
-    if neg.any():
-        return logabs + _const(logabs, np.where(neg, np.nan, 0).astype(logabs._data.dtype))
+    if neg.any():  # nan there, and (as torch) no gradient through those entries
+        dt = logabs._data.dtype
+        return (logabs * _const(logabs, (~neg).astype(dt))
+                + _const(logabs, np.where(neg, np.nan, 0).astype(dt)))
     return logabs
 
 
@@ -919,12 +921,8 @@ def _check_square_any(name, a) -> None:
 
 
 def _matrix_power(A, n):
-    if n == 0:
-        from ember.backend import array_module
-
-        xp = array_module(A.device)
-        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy()
-        return _const(A, eye)
+    if n == 0:  # the identity, still connected to A (with a zero gradient) as in torch
+        return A * 0 + _eye(A.shape[-1], A)
     if n < 0:
         A, n = inv(A), -n
     result, base = None, A
@@ -984,7 +982,18 @@ class Cholesky(Primitive):
         return (s + s.mT) * 0.5
 
 
-def cholesky(A, upper=False, *, out=None):
+def cholesky(input, upper=False, *, out=None):  # noqa: A002
+    """``torch.cholesky`` (deprecated in torch, with this warning, for ``linalg.cholesky``)."""
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
+                  "removed in a future PyTorch release.\nL = torch.cholesky(A)\nshould be "
+                  "replaced with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, "
+                  "upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\nThis "
+                  "transform will produce equivalent results for all valid (symmetric positive "
+                  "definite) inputs.", UserWarning, stacklevel=2)
+    return linalg_cholesky(input, upper=upper, out=out)
+
+
+def linalg_cholesky(A, *, upper=False, out=None):
     """The Cholesky factor of a symmetric positive-definite matrix: lower ``L`` with
     ``A = L L^T``, or ``U = L^T`` when ``upper``; ``LinAlgError`` if not positive-definite."""
     _check_square("linalg.cholesky", A)
@@ -996,7 +1005,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """``(L, info)``: ``info`` is the order of the first leading minor that is not
     positive-definite (0 when it succeeded)."""
     try:
-        L = cholesky(A, upper)
+        L = linalg_cholesky(A, upper=upper)
         info = np.zeros(A.shape[:-2], dtype=np.int32)
     except LinAlgError:
         if check_errors:
@@ -1082,7 +1091,13 @@ def _qr(A, mode, name):
 
 
 def qr(input, some=True, *, out=None):  # noqa: A002
-    """``torch.qr`` (deprecated in torch for ``linalg.qr``): ``some=False`` is mode 'complete'."""
+    """``torch.qr`` (deprecated in torch, with this warning, for ``linalg.qr``): ``some=False`` is
+    mode 'complete'."""
+    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a "
+                  "future PyTorch release.\nThe boolean parameter 'some' has been replaced with a "
+                  "string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
+                  "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning,
+                  stacklevel=2)
     return return_types.qr(_qr(input, "reduced" if some else "complete", "linalg.qr"))
 
 

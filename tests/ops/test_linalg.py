@@ -3,7 +3,6 @@ float64), float64 gradcheck (and gradgradcheck for the core products), and torch
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import check, gradcheck, rand, same_error
