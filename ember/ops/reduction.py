@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -39,14 +40,23 @@ def normalize_dims(dim, ndim: int):
     """
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if isinstance(dim, int) or hasattr(dim, "__index__"):
+        dims = (dim,)
+    elif isinstance(dim, (tuple, list)):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"dim must be an int or a tuple of ints, not {type(dim).__name__}")
     if not dims:
         return tuple(range(ndim))
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     out = []
     for d in dims:
         if not isinstance(d, int):
-            raise TypeError(f"dim must be an int or a tuple of ints, not {type(d).__name__}")
+            try:
+                d = operator.index(d)  # NumPy integers, integer tensors
+            except TypeError:
+                raise TypeError("dim must be an int or a tuple of ints, not "
+                                f"{type(d).__name__}") from None
         if not lo <= d <= hi:
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
                              f"but got {d})")
@@ -59,7 +69,7 @@ def normalize_dims(dim, ndim: int):
 
 def _one_dim(dim, ndim: int):
     """A single ``dim`` as an axis; None for a 0-d tensor (which has none)."""
-    if not isinstance(dim, int):
+    if not isinstance(dim, int) and not hasattr(dim, "__index__"):
         raise TypeError(f"dim must be an int, not {type(dim).__name__}")
     axes = normalize_dims(dim, ndim)
     return axes[0] if axes else None
@@ -74,11 +84,9 @@ def _inexact(np_dtype) -> bool:
     return np_dtype.kind in "fc" or np_dtype == _BF16
 
 
-def _accumulate(reduce, a, dt, **kwargs):
-    """``reduce(a, dtype=dt)``; half-precision results accumulate in float32, as in torch."""
-    if dt in _HALF:
-        return reduce(a, dtype=np.float32, **kwargs).astype(dt)
-    return reduce(a, dtype=dt, **kwargs)
+def _acc_dtype(dt):
+    """The dtype to accumulate a ``dt`` result in: float32 for half precision, as in torch."""
+    return np.float32 if dt in _HALF else dt
 
 
 def _upcast(a):
@@ -184,7 +192,10 @@ class Sum(_ByDim, Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.by_dim = dim is not None
-        return _accumulate(ctx.xp.sum, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim)
+        dt = _sum_dtype(a, dtype)
+        if dt in _HALF:
+            return a.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(dt)
+        return a.sum(axis=axes, keepdims=keepdim, dtype=dt)
 
     @staticmethod
     def backward(ctx, g):
@@ -197,7 +208,9 @@ class Nansum(Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.save_for_backward(a)
-        return _accumulate(ctx.xp.nansum, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim)
+        dt = _sum_dtype(a, dtype)
+        out = ctx.xp.nansum(a, axis=axes, keepdims=keepdim, dtype=_acc_dtype(dt))
+        return out if out.dtype == dt else out.astype(dt)
 
     @staticmethod
     def backward(ctx, g):
@@ -227,11 +240,14 @@ class Mean(_ByDim, Primitive):
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.by_dim = dim is not None
-        ctx.n = math.prod(a.shape[i] for i in axes)
-        if ctx.n == 0:  # torch: nan, without NumPy's "mean of empty slice" warning
+        n = ctx.n = math.prod(a.shape[i] for i in axes)
+        # sum / n: NumPy's mean costs twice as much for the same arithmetic
+        total = a.sum(axis=axes, keepdims=keepdim, dtype=_acc_dtype(dt))
+        if n == 0:  # torch: nan, without NumPy's warning
             with np.errstate(invalid="ignore"):
-                return a.sum(axis=axes, keepdims=keepdim, dtype=dt) / 0
-        return _accumulate(ctx.xp.mean, a, dt, axis=axes, keepdims=keepdim)
+                return (total / 0).astype(dt, copy=False)
+        out = total / n
+        return out if out.dtype == dt else out.astype(dt)
 
     @staticmethod
     def backward(ctx, g):
@@ -278,7 +294,8 @@ class Prod(_ByDim, Primitive):
         _save_meta(ctx, a, axes, keepdim)
         ctx.by_dim = dim is not None
         xp = ctx.xp
-        out = xp.asarray(_accumulate(xp.prod, a, _sum_dtype(a, dtype), axis=axes, keepdims=keepdim))
+        dt = _sum_dtype(a, dtype)
+        out = xp.asarray(a.prod(axis=axes, keepdims=keepdim, dtype=_acc_dtype(dt)), dtype=dt)
         ctx.save_for_backward(a, out)
         return out
 
