@@ -398,7 +398,7 @@ class Unfold(Primitive):
     def forward(ctx, a, dim, size, step):
         ctx.in_shape, ctx.dim, ctx.size, ctx.step = a.shape, dim, size, step
         if a.ndim == 0:
-            return a.reshape(1)
+            return a.reshape(1)[:size]  # torch: a 0-D tensor gives one window of its element
         n = a.shape[dim]
         count = (n - size) // step + 1
         shape = a.shape[:dim] + (count,) + a.shape[dim + 1:] + (size,)
@@ -409,7 +409,7 @@ class Unfold(Primitive):
     @staticmethod
     def backward(ctx, g):
         if len(ctx.in_shape) == 0:
-            return g.reshape(())
+            return g.sum()
         return UnfoldBackward.apply(g, shape=ctx.in_shape, dim=ctx.dim, size=ctx.size,
                                     step=ctx.step)
 
@@ -758,7 +758,14 @@ def transpose(input, dim0: int, dim1: int):
     return Transpose.apply(input, dim0=wrap_dim(dim0, n), dim1=wrap_dim(dim1, n))
 
 
-swapaxes = swapdims = transpose
+def swapaxes(input, axis0: int, axis1: int):
+    """``transpose`` with NumPy's argument names."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0: int, dim1: int):
+    """``transpose`` under another name."""
+    return transpose(input, dim0, dim1)
 
 
 def t(input):
@@ -1346,24 +1353,24 @@ class ShapeMethods:
 
     __slots__ = ()
 
-    def view(self, *shape, dtype=None):
+    def view(self, *shape, size=None, dtype=None):
         if dtype is None and len(shape) == 1 and isinstance(shape[0], _dt.dtype):
             dtype = shape[0]
         if dtype is not None:
             return ViewDtype.apply(self, dtype=_dt.to_dtype(dtype))
-        return View.apply(self, shape=_shape_args(shape))
+        return View.apply(self, shape=tuple(size) if size is not None else _shape_args(shape))
 
     def view_as(self, other):
         return View.apply(self, shape=other.shape)
 
-    def reshape(self, *shape):
-        return reshape(self, _shape_args(shape))
+    def reshape(self, *args, shape=None):
+        return reshape(self, tuple(shape) if shape is not None else _shape_args(args))
 
     def reshape_as(self, other):
         return reshape(self, other.shape)
 
-    def expand(self, *sizes):
-        return Expand.apply(self, shape=_shape_args(sizes))
+    def expand(self, *sizes, size=None):
+        return Expand.apply(self, shape=tuple(size) if size is not None else _shape_args(sizes))
 
     def expand_as(self, other):
         return Expand.apply(self, shape=other.shape)
@@ -1371,15 +1378,21 @@ class ShapeMethods:
     def broadcast_to(self, size):
         return Expand.apply(self, shape=tuple(size))
 
-    def permute(self, *dims):
-        if not dims:
+    def permute(self, *args, dims=None):
+        if dims is not None:
+            return permute(self, tuple(dims))
+        if not args:
             raise TypeError('permute() missing 1 required positional arguments: "dims"')
-        return permute(self, _shape_args(dims))
+        return permute(self, _shape_args(args))
 
     def transpose(self, dim0, dim1):
         return transpose(self, dim0, dim1)
 
-    swapaxes = swapdims = transpose
+    def swapaxes(self, axis0, axis1):
+        return transpose(self, axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        return transpose(self, dim0, dim1)
 
     def t(self):
         return t(self)
@@ -1407,14 +1420,15 @@ class ShapeMethods:
     def ravel(self):
         return reshape(self, (-1,))
 
-    def repeat(self, *sizes):
-        return Repeat.apply(self, repeats=tuple(operator.index(s) for s in _shape_args(sizes)))
+    def repeat(self, *sizes, repeats=None):
+        sizes = tuple(repeats) if repeats is not None else _shape_args(sizes)
+        return Repeat.apply(self, repeats=tuple(operator.index(s) for s in sizes))
 
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
         return repeat_interleave(self, repeats, dim, output_size=output_size)
 
-    def tile(self, *dims):
-        return tile(self, _shape_args(dims))
+    def tile(self, *args, dims=None):
+        return tile(self, tuple(dims) if dims is not None else _shape_args(args))
 
     def split(self, split_size, dim=0):
         return split(self, split_size, dim)
@@ -1443,8 +1457,8 @@ class ShapeMethods:
     def select(self, dim, index):
         return select(self, dim, index)
 
-    def flip(self, *dims):
-        return flip(self, _shape_args(dims))
+    def flip(self, *args, dims=None):
+        return flip(self, tuple(dims) if dims is not None else _shape_args(args))
 
     def fliplr(self):
         return fliplr(self)

@@ -98,6 +98,7 @@ UNARY = {
     "unfold_step": (lambda m, a: a.unfold(-1, 2, 3), (2, 8)),
     "unfold_big_window": (lambda m, a: a.unfold(0, 5, 1), (6,)),
     "unfold_0d": (lambda m, a: a.unfold(0, 1, 1), ()),
+    "unfold_0d_empty": (lambda m, a: a.unfold(-1, 0, 2), ()),
     "as_strided": (lambda m, a: a.as_strided((3, 2), (1, 3)), (2, 3)),
     "as_strided_overlap": (lambda m, a: m.as_strided(a, (3, 3), (1, 1), 1), (2, 3)),
     "as_strided_view": (lambda m, a: a.t().as_strided((2, 2), (2, 1)), (2, 3)),
@@ -107,6 +108,10 @@ UNARY = {
     "atleast_3d_2d": (lambda m, a: m.atleast_3d(a), (2, 3)),
     "atleast_3d_0d": (lambda m, a: m.atleast_3d(a), ()),
     "contiguous": (lambda m, a: a.t().contiguous(), (2, 3)),
+    "keywords": (lambda m, a: a.view(size=(3, 2)).reshape(shape=(2, 3)).permute(dims=(1, 0))
+                 .flip(dims=(0,)).repeat(repeats=(1, 2)).tile(dims=(2,)).swapaxes(axis0=0, axis1=1)
+                 .swapdims(dim0=0, dim1=1).narrow(dim=1, start=0, length=3)
+                 .unsqueeze(dim=0).expand(size=(2, 3, 3)), (2, 3)),
     "slice_scatter": (lambda m, a: m.slice_scatter(a, a.narrow(1, 0, 2) * 2, 1, 0, 4, 2), (3, 4)),
     "select_scatter": (lambda m, a: m.select_scatter(a, a.select(0, 1) * 3, 0, 0), (3, 4)),
     "diagonal_scatter": (lambda m, a: m.diagonal_scatter(a, a.diagonal(1) ** 2, 1), (3, 4)),
