@@ -20,6 +20,7 @@ from ember import _tensor, return_types
 from ember import dtypes as _dt
 from ember._legacy_types import _NAMES
 from ember.autograd.function import Primitive
+from ember.backend import CPU, array_module, to_device
 from ember.ops.arithmetic import handle_out
 from ember.ops.reduction import normalize_dims
 from ember.ops.shape import cat
@@ -449,11 +450,8 @@ def _einsum_grad(i, g, operands, inputs, output, sizes):
             renamed.append(c)
     repeated = {d[0] for d in deltas}
     ones = [c for c in dict.fromkeys(target) if c not in elsewhere and c not in repeated]
-    xp, dt, dev = np if g.device.type == "cpu" else None, g._data.dtype, g.device
-    if xp is None:
-        from ember.backend import array_module
-
-        xp = array_module(dev)
+    dt, dev = g._data.dtype, g.device
+    xp = array_module(dev)
     consts = ([_tensor.Tensor._make(xp.ones(sizes[c], dtype=dt), dev) for c in ones]
               + [_tensor.Tensor._make(xp.eye(sizes[d[0]], dtype=dt), dev) for d in deltas])
     subs = [output] + [inputs[j] for j in others] + ones + deltas
@@ -696,7 +694,7 @@ def _first_zero_pivot(m) -> int:
 
 def _singular_error(name, a, message) -> LinAlgError:
     """``name: (Batch element i): <message>`` for the first singular matrix of the batch."""
-    mats = np.asarray(a).reshape((-1,) + a.shape[-2:])
+    mats = _host(a).reshape((-1,) + a.shape[-2:])
     for i, m in enumerate(mats):
         info = _first_zero_pivot(m)
         if info:
@@ -712,15 +710,20 @@ def _to_numpy_like(t):
     return t.detach().numpy(force=True)
 
 
+def _host(a):
+    """An array on the CPU (for the few computations done there: wording errors, cofactors)."""
+    return to_device(a, CPU)
+
+
 def _const(ref, array):
     """``array`` (computed from saved values) as a constant tensor on ``ref``'s device."""
-    return _tensor.Tensor._make(array, ref.device)
+    if isinstance(array, np.generic):
+        array = np.asarray(array)
+    return _tensor.Tensor._make(to_device(array, ref.device), ref.device)
 
 
 def _eye(n, like):
     """An ``n x n`` identity constant with ``like``'s dtype and device."""
-    from ember.backend import array_module
-
     return _const(like, array_module(like.device).eye(n, dtype=like._data.dtype))
 
 
@@ -793,7 +796,7 @@ class Det(Primitive):
         if (d._data != 0).all():
             return scale * Inv.apply(a).mT  # d det = det * tr(A^-1 dA)
         # Singular: the cofactor matrix, a constant here (second derivatives are not available).
-        return g.reshape(g.shape + (1, 1)) * _const(a, _cofactor_t(a._data))
+        return g.reshape(g.shape + (1, 1)) * _const(a, _cofactor_t(_host(a._data)))
 
 
 def det(A, *, out=None):
@@ -819,7 +822,7 @@ class Slogdet(Primitive):
             return g * Inv.apply(a).mT  # d log|det A| = tr(A^-1 dA)
         except LinAlgError:  # singular: the gradient is infinite
             with np.errstate(divide="ignore", invalid="ignore"):
-                return g * _const(a, _cofactor_t(a._data) / 0.0)
+                return g * _const(a, _cofactor_t(_host(a._data)) / 0.0)
 
 
 def _slogdet(A, name):
@@ -835,7 +838,7 @@ def slogdet(input, *, out=None):  # noqa: A002
 def logdet(input):  # noqa: A002
     """``log(det(input))``: nan for a negative determinant, -inf for a singular matrix."""
     sign, logabs = _slogdet(input, "logdet")
-    neg = sign._data < 0
+    neg = _host(sign._data) < 0
     if neg.any():  # nan there, and (as torch) no gradient through those entries
         dt = logabs._data.dtype
         return (logabs * _const(logabs, (~neg).astype(dt))
@@ -853,7 +856,7 @@ class Solve(Primitive):
             out = ctx.xp.linalg.solve(a.swapaxes(-1, -2) if ta else a, b)
         except np.linalg.LinAlgError:
             msg = "The solver failed because the input matrix is singular."
-            mats = np.asarray(a).reshape((-1,) + a.shape[-2:])
+            mats = _host(a).reshape((-1,) + a.shape[-2:])
             i = next((i for i, m in enumerate(mats) if _first_zero_pivot(m)), 0)
             raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(a, i)}{msg}") from None
         ctx.save_for_backward(a, out)
@@ -939,7 +942,7 @@ def _matrix_power(A, n):
 
 def _not_pd_error(name, a) -> LinAlgError:
     """Which leading minor is not positive-definite, as LAPACK potrf reports it."""
-    mats = np.asarray(a).reshape((-1,) + a.shape[-2:])
+    mats = _host(a).reshape((-1,) + a.shape[-2:])
     for i, m in enumerate(mats):
         m = m.astype(np.complex128 if np.iscomplexobj(m) else np.float64)
         n = m.shape[0]
@@ -1218,8 +1221,6 @@ def svdvals(A, *, out=None):
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _check_float("linalg.svd", A)
     if not A.requires_grad:
-        from ember.backend import array_module
-
         s = array_module(A.device).linalg.svd(A._data, compute_uv=False)
         return handle_out(_const(A, s), out, "linalg.svdvals")
     return handle_out(SVD.apply(A, full_matrices=False)[1], out, "linalg.svdvals")
@@ -1278,7 +1279,7 @@ def pinverse(input, rcond=1e-15):  # noqa: A002
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The number of singular values above ``max(atol, rtol * s_max)`` (int64)."""
-    s = svdvals(A.detach())._data
+    s = _host(svdvals(A.detach())._data)
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else (
             float(np.finfo(s.dtype).eps) * max(A.shape[-2:]))
@@ -1352,11 +1353,7 @@ class VectorNorm(Primitive):
         x, n = ctx.saved_tensors
         p, dims = ctx.p, ctx.dims
         xd = x._data
-        xp = np if xd.__class__ is np.ndarray else None
-        if xp is None:
-            from ember.backend import array_module
-
-            xp = array_module(x.device)
+        xp = ctx.xp
         if not ctx.keepdim:  # put the reduced dims back as size 1 to broadcast against x
             shape = tuple(1 if i in dims else s for i, s in enumerate(xd.shape))
             g, n = g.reshape(shape), n.reshape(shape)

@@ -214,7 +214,7 @@ def _standard_normal(rng, shape, npdt) -> np.ndarray:
 
 
 def _result(data, dev, requires_grad=False, out=None, name=""):
-    t = _tensor.Tensor._make(data if dev is CPU else to_device(data, dev), dev)
+    t = _tensor.Tensor._make(data if dev.type == "cpu" else to_device(data, dev), dev)
     if requires_grad:
         t.requires_grad = True
     if out is not None:
@@ -254,8 +254,11 @@ class Sample(Primitive):
 
     @staticmethod
     def forward(ctx, *arrays, draw):
-        out = draw(*arrays)
-        return out if ctx.device is CPU else to_device(out, ctx.device)
+        if ctx.device.type == "cpu":
+            return draw(*arrays)
+        # Samples come from the generator's NumPy stream and are copied to the device.
+        host = tuple(to_device(a, CPU) if hasattr(a, "shape") else a for a in arrays)
+        return to_device(draw(*host), ctx.device)
 
     @staticmethod
     def backward(ctx, g):
