@@ -130,10 +130,27 @@ def test_matches_torch(name, dtype):
     check(fn, [a.astype(dtype)], rtol=1e-5 if dtype == "float64" else 2e-5, atol=1e-5)
 
 
+# The ops whose cases above have ties or NaNs, gradchecked on distinct values.
+GRADCHECK_DISTINCT = {
+    "amax": lambda m, a: m.amax(a, 1), "amin_dims": lambda m, a: m.amin(a, (0, 1), keepdim=True),
+    "aminmax": lambda m, a: tuple(m.aminmax(a, dim=0)), "cummax": lambda m, a: m.cummax(a, 1)[0],
+    "median_dim": lambda m, a: m.median(a, 0)[0], "mode": lambda m, a: m.mode(a, 1)[0],
+    "nanmedian": lambda m, a: m.nanmedian(a), "nanmedian_dim": lambda m, a: m.nanmedian(a, 1)[0],
+    "nansum": lambda m, a: m.nansum(a, 0), "nanmean": lambda m, a: m.nanmean(a, 1),
+    "norm_inf": lambda m, a: m.norm(a, float("inf"), dim=1), "max_all": lambda m, a: a.max(),
+    "min_dim": lambda m, a: a.min(0, keepdim=True)[0],
+}
+
+
 @pytest.mark.parametrize("name", sorted(set(DIFFERENTIABLE) - NOT_GRADCHECKED))
 def test_gradcheck(name):
     fn, a = DIFFERENTIABLE[name]
     gradcheck(fn, [a])
+
+
+@pytest.mark.parametrize("name", GRADCHECK_DISTINCT)
+def test_gradcheck_distinct_values(name):
+    gradcheck(GRADCHECK_DISTINCT[name], [rand((3, 4), seed=5)])
 
 
 # Gradients of gradients: the backward formulas are themselves differentiable.
