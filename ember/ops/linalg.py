@@ -22,13 +22,13 @@ from ember._legacy_types import _NAMES
 from ember.autograd.function import Primitive
 from ember.backend import CPU, array_module, to_device
 from ember.ops.arithmetic import handle_out
-from ember.ops.reduction import normalize_dims
+from ember.ops.reduction import LinalgVectorNorm, normalize_dims
 from ember.ops.shape import cat
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
            "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross", "chain_matmul",
            "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "cholesky", "qr",
-           "svd", "norm", "dist"]
+           "svd", "dist"]
 
 
 class LinAlgError(RuntimeError):
@@ -1308,73 +1308,6 @@ def vecdot(x, y, *, dim=-1, out=None):
 
 # --- norms ---------------------------------------------------------------------------------------
 
-def _sgn(xp, x):
-    """``sign`` for reals, ``x / |x|`` (0 at 0) for complex numbers."""
-    if x.dtype.kind != "c":
-        return xp.sign(x)
-    a = xp.abs(x)
-    return xp.where(a == 0, 0, x / xp.where(a == 0, 1, a))
-
-
-class VectorNorm(Primitive):
-    @staticmethod
-    def forward(ctx, x, p, dims, keepdim):
-        xp = ctx.xp
-        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
-        x0 = x
-        real = x.real.dtype if x.dtype.kind == "c" else x.dtype
-        if _is_half(x):  # accumulate in float32, as torch does
-            x = x.astype(np.float32)
-        if p == 2 and x.dtype.kind == "f" and len(dims) == x.ndim and x.flags.c_contiguous:
-            v = x.reshape(-1)
-            out = xp.sqrt(xp.dot(v, v))  # one BLAS dot
-            if keepdim:
-                out = out.reshape((1,) * x.ndim)
-        else:
-            a = xp.abs(x)
-            if p == 2:
-                out = xp.sqrt(xp.sum(a * a, axis=dims, keepdims=keepdim))
-            elif p == 1:
-                out = xp.sum(a, axis=dims, keepdims=keepdim)
-            elif p == math.inf:
-                out = xp.amax(a, axis=dims, keepdims=keepdim)
-            elif p == -math.inf:
-                out = xp.amin(a, axis=dims, keepdims=keepdim)
-            elif p == 0:
-                out = xp.sum(a != 0, axis=dims, keepdims=keepdim)
-            else:
-                out = xp.sum(a ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
-        out = xp.asarray(out).astype(real, copy=False)
-        ctx.save_for_backward(x0, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, n = ctx.saved_tensors
-        p, dims = ctx.p, ctx.dims
-        xd = x._data
-        xp = ctx.xp
-        if not ctx.keepdim:  # put the reduced dims back as size 1 to broadcast against x
-            shape = tuple(1 if i in dims else s for i, s in enumerate(xd.shape))
-            g, n = g.reshape(shape), n.reshape(shape)
-        if p == 0:
-            return x * 0 * g
-        if p == 1:
-            return g * _const(x, _sgn(xp, xd))
-        if p in (math.inf, -math.inf):
-            # The gradient is shared evenly by the entries that reach the max (or min).
-            mask = (xp.abs(xd) == n._data) | xp.isnan(xd)
-            count = mask.sum(axis=dims, keepdims=True)
-            return g * _const(x, (_sgn(xp, xd) * mask / count).astype(xd.dtype))
-        zero = n._data == 0
-        if zero.any():  # the gradient at 0 is 0 (a subgradient), not nan
-            n = n + _const(n, zero.astype(n._data.dtype))
-            g = g * _const(g, (~zero).astype(g._data.dtype))
-        if p == 2:
-            return x * (g / n)
-        return _const(x, _sgn(xp, xd)) * x.abs() ** (p - 1) * (g / n ** (p - 1))
-
-
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
     """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all dims by default); ``ord`` may be inf, -inf or 0
     (the number of non-zeros)."""
@@ -1397,7 +1330,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # 
             shown = "inf" if p == math.inf else ("-inf" if p == -math.inf else f"{p:g}")
             raise RuntimeError(f"linalg.vector_norm cannot compute the {shown} norm on an empty "
                                "tensor because the operation does not have an identity")
-    return handle_out(VectorNorm.apply(x, p=p, dims=dims, keepdim=keepdim), out,
+    return handle_out(LinalgVectorNorm.apply(x, p=p, dim=dims, keepdim=keepdim), out,
                       "linalg.vector_norm")
 
 
@@ -1457,19 +1390,6 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None): 
     if len(dim) == 1 and not isinstance(ord, str):
         return vector_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
     return matrix_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
-
-
-def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):  # noqa: A002
-    """``torch.norm`` (deprecated in torch for ``linalg.norm``): 'fro' (the 2-norm of the elements),
-    'nuc', or a number ``p`` for a vector norm over ``dim``."""
-    _dim = [dim] if isinstance(dim, int) else dim
-    if isinstance(p, str):
-        if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
-            return vector_norm(input, 2, _dim, keepdim, dtype=dtype, out=out)
-        if _dim is None:
-            _dim = list(range(input.ndim))
-        return matrix_norm(input, p, _dim, keepdim, dtype=dtype, out=out)
-    return vector_norm(input, 2.0 if p is None else p, _dim, keepdim, dtype=dtype, out=out)
 
 
 def dist(input, other, p=2):  # noqa: A002
@@ -1579,9 +1499,6 @@ class LinalgMethods:
 
     def svd(self, some=True, compute_uv=True):
         return svd(self, some, compute_uv)
-
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
-        return norm(self, p, dim, keepdim, dtype=dtype)
 
     def dist(self, other, p=2):
         return dist(self, other, p)
