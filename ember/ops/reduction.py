@@ -120,14 +120,13 @@ def _unreduce(g, ctx):
     return g.reshape(_keep_shape(ctx))
 
 
-def _check_nonempty(a, axes, dim, name: str, full_error=RuntimeError) -> None:
-    """torch's errors for a reduction with no identity (max, amin, argmax...) over no elements."""
+def _check_nonempty(a, axes, dim, name: str) -> None:
+    """torch's errors for a reduction with no identity (max, amin, median...) over no elements."""
     if a.size:
         return
-    if dim is None or (not isinstance(dim, int) and not tuple(dim)):
-        raise full_error(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
-                         + (" Specify the reduction dim with the 'dim' argument."
-                            if full_error is RuntimeError else ""))
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
     for ax in axes:
         if a.shape[ax] == 0:
             shown = dim if isinstance(dim, int) else ax
