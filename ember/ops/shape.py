@@ -275,6 +275,10 @@ class Transpose(Primitive):
         return g.transpose(*ctx.dims)
 
 
+class T(Transpose):
+    """``t()``: a Transpose of dims 0 and 1 that names its node as torch does (TBackward0)."""
+
+
 class Squeeze(Primitive):
     """Drops the size-1 dimensions among ``dims`` (already wrapped); others are kept."""
 
@@ -775,7 +779,7 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
     if n < 2:
         return Permute.apply(input, dims=tuple(range(n)))
-    return Transpose.apply(input, dim0=0, dim1=1)
+    return T.apply(input, dim0=0, dim1=1)
 
 
 def adjoint(input):
