@@ -6,9 +6,6 @@ Floating functions of integer or bool tensors compute in the default float dtype
 do. Complex gradients follow PyTorch's convention, ``grad * conj(f'(z))`` for holomorphic ``f``.
 """
 
-# torch's argument names (input, min, max) shadow builtins on purpose:
-# ruff: noqa: A002
-
 from __future__ import annotations
 
 import math
@@ -532,18 +529,32 @@ class Rad2deg(Primitive):
 # --- activations ----------------------------------------------------------------------------
 
 
+# log of each float dtype's largest finite value: exp() of anything up to it does not overflow.
+_EXP_LIMIT = {np.dtype(np.float16): 11.089, np.dtype(np.float32): 88.722,
+              np.dtype(np.float64): 709.782}
+
+
 class Sigmoid(Primitive):
     @staticmethod
     def forward(ctx, a):
         a = _floating(a)
         xp = ctx.xp
-        if a.dtype.kind == "c":
+        dtype = a.dtype
+        if dtype.kind == "c":
             out = 1 / (1 + xp.exp(-a))
         else:
-            # exp(-|x|) never overflows; both branches keep full relative precision.
-            e = xp.exp(-xp.abs(a))
-            out = xp.where(a >= 0, 1, e) / (1 + e)
-            out = out.astype(a.dtype, copy=False)
+            if dtype.itemsize < 4:  # half precision: computed in float32 and rounded once, as torch
+                a = a.astype(np.float32)
+            out = xp.negative(a, out=xp.empty_like(a))  # out=: an array even for 0-d input
+            if (out > _EXP_LIMIT.get(a.dtype, 88.722)).any():  # (max() would be nan with nans)
+                # exp(-x) would overflow: the two-branch form, exp(-|x|) in (0, 1].
+                e = xp.exp(-xp.abs(a))
+                out = xp.where(a >= 0, 1, e) / (1 + e)
+            else:  # 1 / (1 + exp(-x)), as torch computes it, in place
+                xp.exp(out, out=out)
+                out += 1
+                xp.reciprocal(out, out=out)
+            out = out.astype(dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
@@ -617,51 +628,63 @@ _ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1
 _INV_SQRT_PI = 5.6418958354775628695e-1
 
 
+def _rational(xp, t, num_coeffs, den_coeffs):
+    """Cody's ``(((n[-1] t + n[0]) t + n[1]) t ... + n[k]) / ((((t + d[0]) t + d[1]) ...)``,
+    evaluated in place (one pass per coefficient, no temporaries)."""
+    num = num_coeffs[-1] * t
+    den = t.copy()
+    for a, b in zip(num_coeffs[:-2], den_coeffs[:-1]):
+        num += a
+        num *= t
+        den += b
+        den *= t
+    num += num_coeffs[-2]
+    den += den_coeffs[-1]
+    num /= den
+    return num
+
+
 def _erfc_positive(xp, y):
-    """Cody's erfc(y) for y > 0.46875 (float64 array)."""
-    out = xp.empty_like(y)
+    """Cody's erfc(y) for y > 0.46875 (a float64 array)."""
     mid = y <= 4.0
+    if mid.all():  # the common case: nothing in the far tail
+        r = _rational(xp, y, _ERF_C, _ERF_D)
+        r *= xp.exp(-y * y)  # relative error <= 16 eps from rounding y*y: fine below 4
+        return r
+    out = xp.empty_like(y)
     ym = y[mid]
-    num, den = _ERF_C[8] * ym, ym
-    for i in range(7):
-        num = (num + _ERF_C[i]) * ym
-        den = (den + _ERF_D[i]) * ym
-    out[mid] = (num + _ERF_C[7]) / (den + _ERF_D[7])
+    out[mid] = _rational(xp, ym, _ERF_C, _ERF_D) * xp.exp(-ym * ym)
     far = ~mid
     yf = xp.minimum(y[far], 27.0)  # erfc(27) underflows to 0; this keeps inf out of the algebra
     z = 1.0 / (yf * yf)
-    num, den = _ERF_P[5] * z, z
-    for i in range(4):
-        num = (num + _ERF_P[i]) * z
-        den = (den + _ERF_Q[i]) * z
-    out[far] = (_INV_SQRT_PI - z * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / yf
-    y = xp.minimum(y, 27.0)
-    # exp(-y^2) split as Cody does, so the rounding of y^2 does not cost accuracy.
-    ysq = xp.trunc(y * 16.0) / 16.0
-    return xp.exp(-ysq * ysq) * xp.exp(-(y - ysq) * (y + ysq)) * out
+    r = (_INV_SQRT_PI - z * _rational(xp, z, _ERF_P, _ERF_Q)) / yf
+    # exp(-y^2) split as Cody does: the rounding of y^2 would cost up to 700 eps out here.
+    ysq = xp.trunc(yf * 16.0) / 16.0
+    out[far] = xp.exp(-ysq * ysq) * xp.exp(-(yf - ysq) * (yf + ysq)) * r
+    return out
 
 
 def _erf_f64(xp, x, complement: bool):
     """erf(x), or erfc(x) with ``complement``, of a float64 array (Cody's algorithm)."""
-    out = x.copy()  # nan stays nan: it is in none of the intervals below
     y = xp.abs(x)
     small = y <= 0.46875
-    xs = x[small]
-    z = xs * xs
-    num, den = _ERF_A[4] * z, z
-    for i in range(3):
-        num = (num + _ERF_A[i]) * z
-        den = (den + _ERF_B[i]) * z
-    r = xs * (num + _ERF_A[3]) / (den + _ERF_B[3])
-    out[small] = 1.0 - r if complement else r
+    if small.all():
+        r = x * _rational(xp, x * x, _ERF_A, _ERF_B)
+        return 1.0 - r if complement else r
+    out = x.copy()  # nan stays nan: it is in none of the intervals below
+    if small.any():
+        xs = x[small]
+        r = xs * _rational(xp, xs * xs, _ERF_A, _ERF_B)
+        out[small] = 1.0 - r if complement else r
     large = y > 0.46875
     xl = x[large]
     c = _erfc_positive(xp, y[large])
     if complement:
         out[large] = xp.where(xl < 0, 2.0 - c, c)
     else:
-        e = (0.5 - c) + 0.5
-        out[large] = xp.where(xl < 0, -e, e)
+        e = 0.5 - c
+        e += 0.5  # (0.5 - c) + 0.5, as Cody rounds it
+        out[large] = xp.copysign(e, xl)
     return out
 
 
@@ -1619,7 +1642,7 @@ def ceil(input, *, out=None):
     return handle_out(Ceil.apply(input), out, "ceil")
 
 
-def round(input, *, decimals=0, out=None):  # noqa: A001 - torch.round
+def round(input, *, decimals=0, out=None):
     """Round half to even, to ``decimals`` decimal places."""
     return handle_out(Round.apply(input, decimals=decimals), out, "round")
 
