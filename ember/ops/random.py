@@ -500,7 +500,7 @@ def _random_bounds(d, args, kwargs):
         if d is _dt.bool:
             hi = 2
         elif d.is_floating_point:
-            hi = (1 << (np.finfo(d.np).nmant + 1)) + 1
+            hi = 2 * round(1 / _dt.finfo(d).eps) + 1  # 2**digits: 2**24 for float32
         else:
             hi = int(np.iinfo(d.np).max) + 1
     return int(lo), int(hi)

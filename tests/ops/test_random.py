@@ -277,3 +277,19 @@ def test_normal_broadcasts_and_takes_the_tensor_dtype():
     assert y.shape == (2, 3) and y.dtype is ember.float64
     y = ember.normal(ember.zeros(4), 0.0)
     np.testing.assert_array_equal(y.numpy(), np.zeros(4, np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_samplers(dtype):
+    d = getattr(ember, dtype)
+    x = ember.rand(N, dtype=d).float().numpy()
+    assert x.min() >= 0 and x.max() < 1 and abs(x.mean() - 0.5) < 0.02
+    y = ember.randn(N, dtype=d).float().numpy()
+    assert abs(y.std() - 1) < 0.05
+    z = ember.zeros(N, dtype=d)
+    for call in (lambda: z.uniform_(-1, 1), lambda: z.normal_(), lambda: z.exponential_(),
+                 lambda: z.bernoulli_(0.5), lambda: z.log_normal_(), lambda: z.cauchy_()):
+        assert call() is z and z.dtype is d
+    r = z.random_().float().numpy()
+    digits = 11 if dtype == "float16" else 8
+    assert r.min() >= 0 and r.max() <= 2 ** digits and r.max() > 2 ** (digits - 1)
