@@ -127,6 +127,20 @@ def _plain(e):
 
 def parse_key(key, t):
     """``t[key]``'s index expression compiled to ``(basic, adv)`` (see the module docstring)."""
+    if key.__class__ is tuple:  # all ints, slices, None and one `...`: NumPy's basic index as is
+        for k in key:
+            c = k.__class__
+            if c is slice:
+                if k.step is not None:
+                    _check_step(k.step)
+            elif c is not int and k is not None and k is not Ellipsis:
+                break
+        else:
+            n = key.count(Ellipsis)
+            if n == 0:
+                return key + (Ellipsis,), None  # a 0-dim result is a view, not a NumPy scalar
+            if n == 1:
+                return key, None
     shape = t._data.shape
     ndim = len(shape)
     if key.__class__ is not tuple:
@@ -221,9 +235,16 @@ def parse_key(key, t):
     return (None if plain else tuple(basic)), tuple(adv)
 
 
-def _numpy_index_error(e: IndexError) -> IndexError:
-    """NumPy's out-of-bounds message in PyTorch's words."""
-    return IndexError(str(e).replace("for axis", "for dimension"))
+def _numpy_index_error(e: IndexError, ndim: int = -1, exc=IndexError) -> Exception:
+    """NumPy's indexing error in PyTorch's words."""
+    msg = str(e)
+    if msg.startswith("too many indices"):
+        if ndim == 0:
+            msg = ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                   "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        else:
+            msg = f"too many indices for tensor of dimension {ndim}"
+    return exc(msg.replace("for axis", "for dimension"))
 
 
 def _take_key(g, key):
@@ -244,13 +265,21 @@ def _const(arr, like):
     return _tensor.Tensor._make(arr, like._device)
 
 
+_AROUND = {}  # (shape, dim, xp) -> the coordinate arrays _along pairs an index with
+
+
 def _along(index, dim: int, xp) -> tuple:
     """The advanced key that picks ``a[i][j]...`` with ``index`` replacing the ``dim`` coordinate
     (gather's and scatter's addressing), as broadcastable coordinate arrays."""
-    nd = index.ndim
-    coords = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (nd - i - 1)) if i != dim else index
-              for i, s in enumerate(index.shape)]
-    return tuple(coords)
+    k = (index.shape, dim, xp, getattr(index, "device", None))
+    coords = _AROUND.get(k)
+    if coords is None:  # built once per shape: training loops repeat the same shapes
+        if len(_AROUND) > 512:
+            _AROUND.clear()
+        nd = index.ndim
+        coords = _AROUND[k] = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (nd - i - 1))
+                               for i, s in enumerate(index.shape)]
+    return tuple(coords[:dim]) + (index,) + tuple(coords[dim + 1:])
 
 
 def _int_key(adv, xp) -> tuple:
@@ -275,7 +304,10 @@ class Slice(Primitive):
     @staticmethod
     def forward(ctx, a, key):
         ctx.key, ctx.shape = key, a.shape
-        return a[key]
+        try:
+            return a[key]
+        except IndexError as e:
+            raise _numpy_index_error(e, a.ndim) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -286,15 +318,15 @@ class Index(Primitive):
     """``x[key]`` for an advanced key (index arrays, masks): a copy; repeats add up in backward."""
 
     @staticmethod
-    def forward(ctx, a, key):
+    def forward(ctx, a, key, error=IndexError):
         ctx.key, ctx.shape = key, a.shape
         basic, adv = key
         if basic is not None:
             a = a[basic]
         try:
             return a[adv]
-        except IndexError as e:
-            raise _numpy_index_error(e) from None
+        except IndexError as e:  # gather reports an index out of range as a RuntimeError
+            raise _numpy_index_error(e, a.ndim, error) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -333,9 +365,9 @@ class IndexPut(Primitive):
                 elif all(k is _FULL or k.dtype == bool for k in adv):
                     region[adv] += value  # no index repeats: a plain add is exact
                 else:
-                    ctx.xp.add.at(region, _int_key(adv, ctx.xp), value)
+                    _add_at(ctx.xp, region, adv, value)
         except IndexError as e:
-            raise _numpy_index_error(e) from None
+            raise _numpy_index_error(e, a.ndim) from None
         except ValueError as e:
             raise _put_error(e, out, value, key) from None
         return out
@@ -376,6 +408,19 @@ def _last_writes(xp, shape, key):
     keep = xp.zeros(n, dtype=np.float32)
     keep[n - 1 - first_of_reversed] = 1
     return keep.reshape(region.shape)
+
+
+def _add_at(xp, region, adv, value) -> None:
+    """``region[adv] += value`` where repeated indices add up (the backward of indexing)."""
+    size = getattr(value, "size", 1)
+    if xp is np and region.dtype.kind == "f" and region.size <= 4 * size:
+        # np.add.at is slow per element; a bincount over linear positions is several times
+        # faster when the values are about as many as the region's elements
+        pos = np.arange(region.size).reshape(region.shape)[adv]
+        weights = np.broadcast_to(value, pos.shape).reshape(-1)
+        region += np.bincount(pos.reshape(-1), weights, region.size).reshape(region.shape)
+    else:
+        xp.add.at(region, _int_key(adv, xp), value)
 
 
 def _put_error(e: ValueError, out, value, key) -> Exception:
@@ -521,8 +566,9 @@ def _argsort(xp, a, dim: int, descending: bool):
     if not descending:
         return xp.argsort(a, axis=dim, kind="stable")
     n = a.shape[dim]
-    idx = xp.argsort(xp.flip(a, dim), axis=dim, kind="stable")
-    return (n - 1) - xp.flip(idx, dim)
+    rev = (_FULL,) * dim + (slice(None, None, -1),)  # a reversing view (cheaper than xp.flip)
+    idx = xp.argsort(a[rev], axis=dim, kind="stable")
+    return (n - 1) - idx[rev]
 
 
 class _PickAlong(Primitive):
@@ -545,7 +591,7 @@ class _PickAlong(Primitive):
 
 def _pick(ctx, a, idx, dim):
     ctx.index, ctx.dim, ctx.shape = idx, dim, a.shape
-    return ctx.xp.take_along_axis(a, idx, axis=dim)
+    return a[_along(idx, dim, ctx.xp)]  # NumPy's take_along_axis, without its argument checks
 
 
 def _sortable(a, name: str):
@@ -581,8 +627,9 @@ class Topk(_PickAlong):
         if 0 < k < n // 8:  # few of many: partition first, then sort only the k candidates
             part = xp.argpartition(a, n - k if largest else k - 1, axis=dim)
             cand = part[lead + ((slice(n - k, n) if largest else slice(0, k)),)]
-            order = _argsort(xp, xp.take_along_axis(a, cand, axis=dim), dim, largest)
-            idx = xp.take_along_axis(cand, order, axis=dim)
+            coords = _along(cand, dim, xp)
+            order = _argsort(xp, a[coords], dim, largest)
+            idx = cand[coords[:dim] + (order,) + coords[dim + 1:]]
         else:
             idx = _argsort(xp, a, dim, largest)[lead + (slice(0, k),)]
         return _pick(ctx, a, idx, dim), idx
@@ -768,7 +815,9 @@ def _along_key(input, idx, d: int) -> tuple:
     return None, _along(idx, d, array_module(input._device))
 
 
-def _check_sizes(input, idx, d: int, src=None) -> None:
+def _check_sizes(input, idx, d: int, src=None, upper: bool = True) -> None:
+    """gather's/scatter's shape and bounds checks (``upper=False``: the caller lets NumPy find
+    indices past the end)."""
     a = input._data
     for i in range(min(a.ndim, idx.ndim)):
         too_big = src is not None and idx.shape[i] > src.shape[i]
@@ -780,14 +829,20 @@ def _check_sizes(input, idx, d: int, src=None) -> None:
             raise RuntimeError(f"Expected index {list(idx.shape)} to be no larger than self "
                                f"{list(a.shape)} apart from dimension {d} and to be no larger "
                                f"size than src {list(src.shape)}")
-    _check_bounds(idx, a.shape[d] if a.ndim else 1, d)
+    size = a.shape[d] if a.ndim else 1
+    if upper:
+        _check_bounds(idx, size, d)
+    elif idx.size and idx.min() < 0:  # NumPy would wrap these around
+        raise RuntimeError(f"index {int(idx.min())} is out of bounds for dimension {d} with size "
+                           f"{size}")
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` (for ``dim=1``)."""
     d, idx = _gather_key(input, dim, index, "gather")
-    _check_sizes(input, idx, d)
-    return handle_out(Index.apply(input, key=_along_key(input, idx, d)), out, "gather")
+    _check_sizes(input, idx, d, upper=False)
+    result = Index.apply(input, key=_along_key(input, idx, d), error=RuntimeError)
+    return handle_out(result, out, "gather")
 
 
 def _scatter_src(input, idx, src, name: str):
@@ -1280,10 +1335,12 @@ class IndexingMethods:
         return Index.apply(self, key=(basic, adv))
 
     def __setitem__(self, key, value):
-        if value.__class__ is not float and value.__class__ is not int:
+        c = value.__class__
+        if c is _tensor.Tensor:
+            if value._device is not self._device and value.ndim == 0:
+                value = value.to(self._device)  # a CPU scalar tensor goes anywhere, as in torch
+        elif c is not float and c is not int:
             _check_value(value, self)
-            if hasattr(value, "_device") and value._device != self._device and value.ndim == 0:
-                value = value.to(self._device)
         self._inplace(IndexPut, value, key=parse_key(key, self), inplace=True)
 
     def gather(self, dim, index, *, sparse_grad=False):
