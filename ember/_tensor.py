@@ -65,13 +65,13 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     def __new__(cls, *args, device=None):
         from ember.ops.creation import empty, tensor
 
-        if len(args) == 1 and not isinstance(args[0], int):
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
             src = args[0]
             t = src if isinstance(src, Tensor) else tensor(src, dtype=_dt.get_default_dtype(),
                                                               device=device)
         else:
-            sizes = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
-            t = empty(*sizes, device=device)
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+            t = empty(*(sizes or (0,)), device=device)  # Tensor() is empty, shape (0,)
         if cls is Tensor:
             return t
         out = _new(cls)
@@ -407,15 +407,19 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {'no' if self._data.size == 0 else 'more than one'} "
-                               "values is ambiguous")
+            many = "no" if self._data.size == 0 else "more than one"
+            raise RuntimeError(f"Boolean value of Tensor with {many} values is ambiguous")
         return bool(self._data.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self._data.item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self._data.item())
 
     def __complex__(self) -> complex:
         return complex(self.item())
@@ -438,7 +442,8 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         return tensor_repr(self, tensor_contents=tensor_contents)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_tensor, (to_device(self._data, CPU), self._requires_grad, str(self._device)))
+        return (_rebuild_tensor,
+                (to_device(self._data, CPU), self._requires_grad, str(self._device)))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -470,15 +475,25 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for a in args:
+        # Positional forms, as torch: (other | dtype | device [, dtype]) [, non_blocking [, copy]]
+        rest = list(args)
+        if rest and not isinstance(rest[0], bool):
+            a = rest.pop(0)
             if isinstance(a, Tensor):
                 dtype, dev = a.dtype, a._device
-            elif isinstance(a, _dt.dtype):
-                dtype = a
-            elif isinstance(a, (str, device, int)):
+            elif a is None or isinstance(a, (str, device, int)):
                 dev = a
-            elif a is not None and not isinstance(a, bool):
-                dtype = _dt.to_dtype(a)
+                if rest and not isinstance(rest[0], bool):
+                    dtype = rest.pop(0)
+            else:
+                dtype = a
+        if rest:
+            rest.pop(0)  # non_blocking: copies are synchronous here
+        if rest:
+            copy = rest.pop(0)
+        if rest:
+            raise TypeError(f"to() received an invalid combination of arguments - got {len(args)} "
+                            "positional arguments")
         t = self
         if dev is not None:
             dev = canonical_device(dev)
@@ -576,7 +591,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     # --- autograd ------------------------------------------------------------------------------
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into the leaves' ``.grad`` (see ``ember.autograd.backward``)."""
+        """Accumulate d(self)/d(leaf) into the leaves' ``.grad`` (``ember.autograd.backward``)."""
         from ember.autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -598,7 +613,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
         return self._retains_grad
 
     def register_hook(self, hook):
-        """``hook(grad)`` runs when this tensor's gradient is computed; a return value replaces it."""
+        """``hook(grad)`` runs when this tensor's gradient is computed; its result replaces it."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
