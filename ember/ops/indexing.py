@@ -81,7 +81,7 @@ def _key_item(k, xp):
         arr = k if xp is np else xp.asarray(k)
     elif isinstance(k, (bool, np.bool_)):
         return "b", bool(k), 0
-    elif isinstance(k, (list, tuple)):
+    elif isinstance(k, (list, tuple, range)):
         arr = np.asarray([_plain(e) for e in k])
         if arr.size == 0 and arr.dtype.kind == "f":
             arr = arr.astype(np.int64)
@@ -1009,6 +1009,13 @@ def index_copy(input, dim, index, source, *, out=None):
     return handle_out(_index_copy(input, dim, index, source, False), out, "index_copy")
 
 
+def _scalar_on(value, t):
+    """A 0-dim tensor value moved to ``t``'s device (PyTorch takes CPU scalars anywhere)."""
+    if isinstance(value, _tensor.Tensor) and value._device is not t._device and value.ndim == 0:
+        return value.to(t._device)
+    return value
+
+
 def _index_fill(input, dim, index, value, inplace):
     d = input._wrap_dim(dim)
     idx = _array(index)
@@ -1020,6 +1027,7 @@ def _index_fill(input, dim, index, value, inplace):
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
     idx = idx.reshape(-1)
+    value = _scalar_on(value, input)
     size = input.shape[d] if input.ndim else 1
     _check_bounds(idx, size, d, IndexError, negative=True)
     key = _dim_key(d, idx) if input.ndim else (None, ())
@@ -1076,7 +1084,7 @@ def index_put_(input, indices, values, accumulate=False):
 
 def masked_fill(input, mask, value):
     """``value`` where ``mask`` (bool, broadcast) is True, ``input`` elsewhere."""
-    return MaskedFill.apply(input, mask, value)
+    return MaskedFill.apply(input, mask, _scalar_on(value, input))
 
 
 def _bool_mask(mask, msg: str):
@@ -1312,7 +1320,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 
 def _check_value(value, t) -> None:
     """PyTorch assigns numbers and tensors only (not lists or arrays)."""
-    if isinstance(value, (_tensor.Tensor, numbers.Number)):
+    if isinstance(value, (_tensor.Tensor, numbers.Number, np.generic)):
         return
     tp = type(value)
     name = tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__name__}"
@@ -1337,8 +1345,7 @@ class IndexingMethods:
     def __setitem__(self, key, value):
         c = value.__class__
         if c is _tensor.Tensor:
-            if value._device is not self._device and value.ndim == 0:
-                value = value.to(self._device)  # a CPU scalar tensor goes anywhere, as in torch
+            value = _scalar_on(value, self)
         elif c is not float and c is not int:
             _check_value(value, self)
         self._inplace(IndexPut, value, key=parse_key(key, self), inplace=True)
@@ -1394,10 +1401,10 @@ class IndexingMethods:
         return _index_put(self, indices, values, accumulate, True)
 
     def masked_fill(self, mask, value):
-        return MaskedFill.apply(self, mask, value)
+        return MaskedFill.apply(self, mask, _scalar_on(value, self))
 
     def masked_fill_(self, mask, value):
-        return self._inplace(MaskedFill, mask, value, inplace=True)
+        return self._inplace(MaskedFill, mask, _scalar_on(value, self), inplace=True)
 
     def masked_select(self, mask):
         return masked_select(self, mask)

@@ -414,6 +414,32 @@ def test_setitem_value_requires_grad_target_plain():
     assert_same(e, t)
 
 
+def test_inplace_index_expressions_with_autograd():
+    def fn(m, a, v):
+        x = a * 2
+        x[0] += 1  # a view changed in place, then written back
+        x[m.tensor([1, 2])] += v  # an advanced read, add, advanced write
+        y = x[2]
+        y[m.tensor([0, 3])] = y[1:3] + 10
+        x[range(1, 3), -1] = x[0, :2] + 3
+        return x ** 2
+    check(fn, [rand((3, 4), seed=1), rand((2, 4), seed=2)])
+    gradcheck(fn, [rand((3, 4), seed=1), rand((2, 4), seed=2)])
+
+
+def test_repeated_write_gradient_is_exact():
+    # x[[1, 1]] = v keeps v[1]; torch's backward also credits v[0] (its documented "undefined"
+    # for repeated indices), ember gives the derivative of what was computed
+    x, v = ember.zeros(3, 2).requires_grad_(), ember.ones(2, 2).requires_grad_()
+    y = x * 1
+    y[ember.tensor([1, 1])] = v * 3
+    y.sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [[0, 0], [3, 3]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 1], [0, 0], [1, 1]])
+    gradcheck(lambda m, x, v: m.index_put(x, (m.tensor([1, 1, 0]),), v),
+              [rand((3, 2), seed=3), rand((3, 2), seed=4)])
+
+
 def test_setitem_leaf_requiring_grad_raises():
     same_error(lambda m, x: _assign(x.requires_grad_(), 0, 1.0), [rand((3,), seed=1)])
     x = ember.zeros(3, requires_grad=True)
