@@ -6,6 +6,13 @@
 
 from __future__ import annotations
 
+import warnings as _warnings
+
+# NumPy warns about x / 0, log(0), overflow...; PyTorch is silent. Silence them where ember's own
+# ops raise them (a filter costs nothing per op), leaving the user's own NumPy code as it was.
+_warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow) encountered",
+                         RuntimeWarning, r"ember\.")
+
 # Tensor first: the op families it inherits from import the autograd layer, which needs it.
 from ember._tensor import Tensor  # noqa: I001
 from ember._size import Size

@@ -24,7 +24,7 @@ def rand(shape, dtype="float32", low=-2.0, high=2.0, seed=None, positive=False):
     if dtype == "bool":
         return rng.random(shape) > 0.5
     if dtype in ("int64", "int32", "uint8", "int8", "int16"):
-        lo = 0 if dtype == "uint8" or positive else int(low) - 3
+        lo = 1 if positive else (0 if dtype == "uint8" else int(low) - 3)
         return rng.integers(lo, int(high) + 4, size=shape).astype(_NP[dtype])
     lo = 0.1 if positive else low
     return rng.uniform(lo, high, size=shape).astype(_NP[dtype])

@@ -156,9 +156,6 @@ def test_inplace_on_view_rebases_the_base():
     assert y._version == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a stale view used as an op's input keeps its old grad_fn: "
-                   "Primitive.apply should call Tensor._sync_view() for an input whose "
-                   "_view_version differs from its version counter (_inplace already does)")
 def test_view_taken_before_base_changed_sees_new_history():
     """torch regenerates a stale view's grad_fn from its base when the base changed in place."""
     x = rand((3, 4), seed=1)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import heapq
 
 from ember.autograd.grad_mode import _state
+from ember.dtypes import _FROM_NP
 
 __all__ = ["run_backward"]
 
 
 def _reduce_to(g, shape, dtype):
+    # dtype: the input's NumPy dtype (edges store it so that recording stays cheap)
     """``g`` summed over broadcast dimensions down to ``shape``, and cast to ``dtype``.
 
     This is the one place broadcasting is undone: no op's backward does it.
@@ -25,8 +27,8 @@ def _reduce_to(g, shape, dtype):
             g = g.sum(dims, keepdim=True)
         if lead or g._data.shape != shape:
             g = g.reshape(shape)
-    if g.dtype is not dtype:
-        g = g.to(dtype)
+    if g._data.dtype != dtype:
+        g = g.to(_FROM_NP[dtype])
     return g
 
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as _np
+
 from ember import _tensor
+from ember import dtypes as _dtypes
 from ember.autograd.grad_mode import _state
 from ember.backend import CPU, array_module
 
 __all__ = ["Function", "Primitive", "FunctionCtx", "once_differentiable"]
 
 _seq = itertools.count()
+_new = object.__new__
+_BF16 = _dtypes.bfloat16.np if _dtypes.bfloat16 is not None else None
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -41,6 +46,10 @@ class FunctionCtx:
     """What ``forward`` and ``backward`` see as ``ctx``: saved tensors and flags."""
 
     needs_input_grad: tuple = ()
+    # Class-level defaults, so the per-op path sets nothing it does not need to (CPU ops).
+    device = CPU
+    xp = _np
+    _to_save = ()
     _materialize = True
     _hooks = None  # {output_nr: [hook, ...]} from tensor.register_hook on a non-leaf output
     _retained = None  # {output_nr: weakref to the tensor} from retain_grad()
@@ -97,30 +106,32 @@ class FunctionCtx:
         self._post_hooks.append(fn)
         return _RemovableHandle(self._post_hooks, fn)
 
-    def _record(self, args, outputs) -> None:
-        """Connect this node to the graph: input edges, outputs' ``grad_fn``, saved tensors."""
-        Tensor = _tensor_cls()
+    def _record(self, edges, args, outputs) -> None:
+        """Connect this node to the graph: input edges, outputs' ``grad_fn``, saved tensors.
+
+        ``edges[i]`` is ``(node or leaf tensor, output_nr, shape, numpy dtype)`` for each argument
+        that requires grad, else None.
+        """
         self._seq = next(_seq)
-        self._n_out = len(outputs)
-        edges = []
-        for a in args:
-            if isinstance(a, Tensor) and a._requires_grad:
-                fn = a.grad_fn
-                edges.append((a if fn is None else fn, a._output_nr, a._data.shape, a.dtype))
-            else:
-                edges.append(None)
-        self._next = tuple(edges)
-        if self._n_out > 1:
-            self._out_meta = tuple((o.shape, o.dtype) for o in outputs)
-        non_diff = self.__dict__.get("_non_diff", ())
+        self._next = edges
+        self._n_out = n = len(outputs)
+        if n > 1:
+            self._out_meta = tuple(None if o is None else (o.shape, o.dtype) for o in outputs)
+        non_diff = self.__dict__.get("_non_diff")
         for i, o in enumerate(outputs):
-            if o is None or not (o.dtype.is_floating_point or o.dtype.is_complex):
+            if o is None or (o._data.dtype.kind not in "fc" and o._data.dtype != _BF16):
+                continue  # integer and bool results never carry gradients
+            if non_diff and any(o is t or o._data is getattr(t, "_data", t) for t in non_diff):
                 continue
-            if any(o is n or o._data is getattr(n, "_data", n) for n in non_diff):
-                continue
-            o.grad_fn, o._output_nr, o._requires_grad = self, i, True
-        self._saved = tuple(self._pack(x, args, outputs) for x in self._to_save)
-        self._to_save = ()
+            o.grad_fn = self
+            o._output_nr = i
+            o._requires_grad = True
+        to_save = self._to_save
+        if to_save:
+            self._saved = tuple(self._pack(x, args, outputs) for x in to_save)
+            self._to_save = ()
+        else:
+            self._saved = ()
 
     def _pack(self, x, args, outputs):
         """One saved entry; outputs are kept as data + version counter (no node->tensor cycle)."""
@@ -224,7 +235,9 @@ class Function(FunctionCtx):
                 outs[i] = o = Tensor._make(o._data, o.device)  # an input returned as is: an alias
             elif any(o is d for d in dirty):
                 _check_inplace(o)
-        ctx._record(args, outs)
+        edges = [(a if a.grad_fn is None else a.grad_fn, a._output_nr, a._data.shape,
+                  a._data.dtype) if f else None for a, f in zip(args, flags)]
+        ctx._record(edges, args, outs)
         if single:
             return outs[0] if outs[0] is not None else out
         return tuple(o if o is not None else orig for o, orig in zip(outs, out))
@@ -250,17 +263,18 @@ class Primitive(FunctionCtx):
 
     @classmethod
     def apply(cls, *args, **attrs):
-        Tensor = _tensor_cls()
-        ctx = object.__new__(cls)
-        ctx._to_save = ()
+        # The hot path of every op: one pass over the arguments collects arrays, the device and
+        # (only for inputs that require grad) the graph edges.
+        Tensor = _tensor.Tensor
+        ctx = _new(cls)
         dev = None
-        record = False
+        edges = None
         arrays = list(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
+                if a._base is not None and a._view_version != a._vc[0]:
+                    a._sync_view()  # its base changed in place after the view was taken
                 arrays[i] = a._data
-                if a._requires_grad:
-                    record = True
                 d = a._device
                 if dev is None:
                     dev = d
@@ -268,22 +282,50 @@ class Primitive(FunctionCtx):
                     raise RuntimeError(
                         "Expected all tensors to be on the same device, but found at least two "
                         f"devices, {dev} and {d}! (when checking arguments for {cls.__name__.lower()})")
-        ctx.device = dev = dev or CPU
-        ctx.xp = array_module(dev)
-        record = record and _state.enabled
+                if a._requires_grad:
+                    if edges is None:
+                        edges = [None] * len(args)
+                    fn = a.grad_fn
+                    edges[i] = (a if fn is None else fn, a._output_nr, a._data.shape, a._data.dtype)
+        if dev is None or dev is CPU:
+            dev = CPU
+        else:
+            ctx.device = dev
+            ctx.xp = array_module(dev)
+        record = edges is not None and _state.enabled
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        out = cls.forward(ctx, *arrays, **attrs)
+            ctx.needs_input_grad = tuple(e is not None for e in edges)
+        try:
+            out = cls.forward(ctx, *arrays, **attrs)
+        except ValueError as e:
+            if "could not be broadcast" in str(e):  # NumPy's wording -> PyTorch's error
+                raise RuntimeError(_broadcast_message(arrays)) from None
+            raise
         make = Tensor._make
         if type(out) is tuple:
-            outs = [None if o is None else make(o, dev) for o in out]
-        else:
-            outs = [make(out, dev)]
+            outs = tuple(None if o is None else make(o, dev) for o in out)
+            if cls.is_view:
+                outs[0]._make_view_of(args[0], cls, args[1:], attrs)
+            if record:
+                ctx._record(edges, args, outs)
+            return outs
+        res = make(out, dev)
         if cls.is_view:
-            outs[0]._make_view_of(args[0], cls, args[1:], attrs)
+            res._make_view_of(args[0], cls, args[1:], attrs)
         if record:
-            ctx._record(args, outs)
-        return outs[0] if type(out) is not tuple else tuple(outs)
+            ctx._record(edges, args, (res,))
+        return res
+
+
+def _broadcast_message(arrays) -> str:
+    shapes = [a.shape for a in arrays if hasattr(a, "shape")][:2]
+    if len(shapes) == 2:
+        sa, sb = shapes
+        for k in range(1, min(len(sa), len(sb)) + 1):
+            if sa[-k] != sb[-k] and 1 not in (sa[-k], sb[-k]):
+                return (f"The size of tensor a ({sa[-k]}) must match the size of tensor b "
+                        f"({sb[-k]}) at non-singleton dimension {max(len(sa), len(sb)) - k}")
+    return f"shapes {' and '.join(str(list(s)) for s in shapes)} cannot be broadcast together"
 
 
 def _check_inplace(t) -> None:

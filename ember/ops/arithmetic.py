@@ -10,6 +10,8 @@ from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 
+_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute",
            "rsub", "promoted", "handle_out"]
@@ -25,6 +27,9 @@ def promoted(a, b):
         a = a.astype(r)
     if db is not None and db != r:
         b = b.astype(r)
+    if r == _BF16:  # NumPy widens bfloat16 with a Python float; torch keeps bfloat16
+        a = a if da is not None else r.type(a)
+        b = b if db is not None else r.type(b)
     return a, b, r
 
 
@@ -38,6 +43,12 @@ def _float_promoted(a, b):
         if not hasattr(a, "astype") and not hasattr(b, "astype"):
             a = f.type(a)
     return a, b
+
+
+def _check_int_divisor(b) -> None:
+    """Integer division by zero: NumPy returns 0 with a warning, torch raises."""
+    if (b == 0).any() if hasattr(b, "any") else b == 0:
+        raise RuntimeError("ZeroDivisionError")
 
 
 def handle_out(result, out, name: str):
@@ -86,7 +97,9 @@ class Sub(Primitive):
 class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        if need:  # as torch, keep each operand only if the other one's gradient needs it
+            ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         a, b, _ = promoted(a, b)
         return a * b
 
@@ -101,12 +114,16 @@ class Mul(Primitive):
 class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b, rounding_mode=None):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        if need:
+            ctx.save_for_backward(a if need[1] else None, b)
         ctx.rounding_mode = rounding_mode
         if rounding_mode is None:
             a, b = _float_promoted(a, b)
             return ctx.xp.true_divide(a, b)
         a, b, r = promoted(a, b)
+        if r.kind in "iu":
+            _check_int_divisor(b)
         if rounding_mode == "floor":
             return ctx.xp.floor_divide(a, b) if r.kind != "f" else ctx.xp.floor(a / b)
         if rounding_mode == "trunc":
@@ -131,7 +148,9 @@ class Remainder(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        a, b, _ = promoted(a, b)
+        a, b, r = promoted(a, b)
+        if r.kind in "iu":
+            _check_int_divisor(b)
         return ctx.xp.remainder(a, b)
 
     @staticmethod
@@ -149,7 +168,9 @@ class Fmod(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        a, b, _ = promoted(a, b)
+        a, b, r = promoted(a, b)
+        if r.kind in "iu":
+            _check_int_divisor(b)
         return ctx.xp.fmod(a, b)
 
     @staticmethod
