@@ -385,3 +385,36 @@ def test_ctx_is_function_ctx():
 
     Look.apply(ember.tensor([1.0], requires_grad=True))
     assert seen == [True]
+
+
+def test_setup_context_style():
+    """torch 2's form: forward without ctx, setup_context saves what backward needs."""
+
+    def make(m):
+        class Square(m.autograd.Function):
+            @staticmethod
+            def forward(x, scale):
+                return x * x * scale
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, scale = inputs
+                ctx.save_for_backward(x)
+                ctx.scale = scale
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 2 * x * ctx.scale, None
+
+        return Square
+
+    def f(m, F):
+        x = m.tensor(A, requires_grad=True)
+        y = make(m).apply(x, 3.0)
+        (y * y).sum().backward()
+        with m.no_grad():
+            z = make(m).apply(x, 2.0)
+        return y, x.grad, z, z.requires_grad
+
+    run_both(f)
