@@ -5,9 +5,6 @@ Comparisons promote their operands as arithmetic does and give bool tensors; bit
 take integer and bool tensors only. None of these results carries a gradient.
 """
 
-# torch's argument name `input` shadows a builtin on purpose:
-# ruff: noqa: A002
-
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +12,7 @@ import numpy as np
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.ops.arithmetic import handle_out, promoted
+from ember.ops.creation import zeros_like
 from ember.ops.pointwise import _kernel_name, _require_tensor, kernel_error
 
 __all__ = ["eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater", "ge",
@@ -100,6 +98,23 @@ class Ge(Primitive):
     def forward(ctx, a, b):
         a, b = _ordered(a, b, "ge_cpu")
         return ctx.xp.greater_equal(a, b)
+
+
+class CompareInPlace(Primitive):
+    """``a.lt_(b)`` and the other in-place comparisons: ``compare(a, b)`` in ``a``'s dtype.
+
+    For a float ``a`` this is differentiable, with zero gradients, so that ``a`` loses its
+    history as in torch.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, compare):
+        return compare.forward(ctx, a, b).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        zero = zeros_like(g)
+        return zero, zero if ctx.needs_input_grad[1] else None
 
 
 class Isclose(Primitive):
@@ -338,37 +353,37 @@ class ComparisonMethods:
         return Eq.apply(self, other)
 
     def eq_(self, other):
-        return self._inplace(Eq, other)
+        return self._inplace(CompareInPlace, other, compare=Eq)
 
     def ne(self, other):
         return Ne.apply(self, other)
 
     def ne_(self, other):
-        return self._inplace(Ne, other)
+        return self._inplace(CompareInPlace, other, compare=Ne)
 
     def lt(self, other):
         return Lt.apply(self, other)
 
     def lt_(self, other):
-        return self._inplace(Lt, other)
+        return self._inplace(CompareInPlace, other, compare=Lt)
 
     def le(self, other):
         return Le.apply(self, other)
 
     def le_(self, other):
-        return self._inplace(Le, other)
+        return self._inplace(CompareInPlace, other, compare=Le)
 
     def gt(self, other):
         return Gt.apply(self, other)
 
     def gt_(self, other):
-        return self._inplace(Gt, other)
+        return self._inplace(CompareInPlace, other, compare=Gt)
 
     def ge(self, other):
         return Ge.apply(self, other)
 
     def ge_(self, other):
-        return self._inplace(Ge, other)
+        return self._inplace(CompareInPlace, other, compare=Ge)
 
     not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
     not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_

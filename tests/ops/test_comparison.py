@@ -76,9 +76,9 @@ def test_eq_with_other_objects_and_hashing():
     assert (t == None) is False and (t != None) is True  # noqa: E711 - what is being tested
     assert (t == "a") is False and (t == [1, 2, 3]) is False and (t == (1, 2, 3)) is False
     with pytest.raises(TypeError):
-        t < None  # noqa: B015
+        t < None
     with pytest.raises(TypeError):
-        t >= "a"  # noqa: B015
+        t >= "a"
     assert isinstance(hash(t), int) and hash(t) == hash(t)
     d = {t: 1, ember.tensor([1, 2, 3]): 2}
     assert len(d) == 2 and d[t] == 1
@@ -115,6 +115,15 @@ def test_inplace_comparisons(name, dtype, other):
         return y
 
     check(fn, [a], grad=False)
+
+
+def test_inplace_comparison_gradients_are_zero():
+    a, b = rand((2, 3), seed=20), rand((3,), seed=21)
+    for name in ("eq_", "ne_", "lt_", "le_", "gt_", "ge_"):
+        check(lambda m, x, y: getattr(x * 1, name)(y) * x, [a, b])
+        check(lambda m, x: getattr(x * 1, name)(0.5) * x, [a])
+    x = ember.tensor([0.2, 0.8], requires_grad=True)
+    assert (x * 1).lt_(0.5).grad_fn is not None
 
 
 LOGICAL = {
