@@ -190,6 +190,11 @@ def _matmul_grads(needs, a, b, g, ta=False, tb=False):
     return ga, gb
 
 
+_MATMUL_NODES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
+                 (2, 2): "MmBackward0"}
+_ADDMM_NODES = {(2, 1): "AddmvBackward0", (3, 3): "BaddbmmBackward0"}
+
+
 class Matmul(Primitive):
     """``op(a) @ op(b)`` for every case of ``torch.matmul``; ``ta``/``tb`` transpose the last two
     dims of an operand (used by the backward, so gradients are products of the saved arrays)."""
@@ -197,7 +202,7 @@ class Matmul(Primitive):
     @staticmethod
     def forward(ctx, a, b, ta=False, tb=False):
         ctx.save_for_backward(a, b)
-        ctx.ta, ctx.tb = ta, tb
+        ctx.ta, ctx.tb, ctx.nd = ta, tb, (a.ndim, b.ndim)
         if ta:
             a = a.swapaxes(-1, -2)
         if tb:
@@ -208,6 +213,10 @@ class Matmul(Primitive):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         return _matmul_grads(ctx.needs_input_grad, a, b, g, ctx.ta, ctx.tb)
+
+    def name(self) -> str:
+        """The node torch's matmul records for these operand ranks (``MmBackward0``...)."""
+        return _MATMUL_NODES.get(self.nd, "UnsafeViewBackward0")
 
 
 class Addmm(Primitive):
@@ -220,7 +229,7 @@ class Addmm(Primitive):
             raise RuntimeError(f"self and mat2 must have the same dtype, but got {_name(c)} and "
                                f"{_name(b)}")
         ctx.save_for_backward(a, b)
-        ctx.beta, ctx.alpha = beta, alpha
+        ctx.beta, ctx.alpha, ctx.nd = beta, alpha, (a.ndim, b.ndim)
         out = _mm(ctx.xp, a, b)
         if c.shape != out.shape and not _expands_to(c.shape, out.shape):
             raise _expand_error(c.shape, out.shape)
@@ -238,6 +247,9 @@ class Addmm(Primitive):
         gab = g if ctx.alpha == 1 else g * ctx.alpha
         ga, gb = _matmul_grads((need_a, need_b), a, b, gab) if need_a or need_b else (None, None)
         return gc, ga, gb
+
+    def name(self) -> str:
+        return _ADDMM_NODES.get(self.nd, "AddmmBackward0")
 
 
 def matmul(input, other, *, out=None):  # noqa: A002 - torch's argument name
@@ -609,7 +621,7 @@ def kron(input, other, *, out=None):  # noqa: A002
     return handle_out((a * b).reshape(tuple(x * y for x, y in zip(sa, sb))), out, "kron")
 
 
-class Cross(Primitive):
+class LinalgCross(Primitive):
     @staticmethod
     def forward(ctx, a, b, dim):
         ctx.save_for_backward(a, b)
@@ -619,8 +631,8 @@ class Cross(Primitive):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = Cross.apply(b, g, dim=ctx.dim) if ctx.needs_input_grad[0] else None
-        gb = Cross.apply(g, a, dim=ctx.dim) if ctx.needs_input_grad[1] else None
+        ga = LinalgCross.apply(b, g, dim=ctx.dim) if ctx.needs_input_grad[0] else None
+        gb = LinalgCross.apply(g, a, dim=ctx.dim) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -634,7 +646,7 @@ def linalg_cross(input, other, dim=-1, name="linalg.cross"):  # noqa: A002
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"{name}: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
-    return Cross.apply(input, other, dim=d - input.ndim)
+    return LinalgCross.apply(input, other, dim=d - input.ndim)
 
 
 def cross(input, other, dim=None, *, out=None):  # noqa: A002
@@ -729,7 +741,7 @@ def _eye(n, like):
 
 # --- inverse, determinants, solve ----------------------------------------------------------------
 
-class Inv(Primitive):
+class LinalgInvEx(Primitive):
     @staticmethod
     def forward(ctx, a):
         try:
@@ -748,7 +760,7 @@ class Inv(Primitive):
 def inv(A, *, out=None):
     """The inverse of a square matrix (or of each in a batch); ``LinAlgError`` when singular."""
     _check_square("linalg.inv", A)
-    return handle_out(Inv.apply(A), out, "linalg.inv")
+    return handle_out(LinalgInvEx.apply(A), out, "linalg.inv")
 
 
 def inverse(input, *, out=None):  # noqa: A002
@@ -761,7 +773,7 @@ def inv_ex(A, *, check_errors=False, out=None):
     unless ``check_errors``)."""
     _check_square("linalg.inv_ex", A)
     try:
-        result = Inv.apply(A)
+        result = LinalgInvEx.apply(A)
         info = np.zeros(A.shape[:-2], dtype=np.int32)
     except LinAlgError:
         if check_errors:
@@ -782,7 +794,7 @@ def _cofactor_t(a):
     return (u * prods[..., None, :]) @ vh * sign[..., None, None]
 
 
-class Det(Primitive):
+class LinalgDet(Primitive):
     @staticmethod
     def forward(ctx, a):
         out = ctx.xp.asarray(ctx.xp.linalg.det(a))  # an array, so the saved output is linked
@@ -794,7 +806,7 @@ class Det(Primitive):
         a, d = ctx.saved_tensors
         scale = (g * d).reshape(g.shape + (1, 1))
         if (d._data != 0).all():
-            return scale * Inv.apply(a).mT  # d det = det * tr(A^-1 dA)
+            return scale * LinalgInvEx.apply(a).mT  # d det = det * tr(A^-1 dA)
         # Singular: the cofactor matrix, a constant here (second derivatives are not available).
         return g.reshape(g.shape + (1, 1)) * _const(a, _cofactor_t(_host(a._data)))
 
@@ -802,10 +814,10 @@ class Det(Primitive):
 def det(A, *, out=None):
     """The determinant of a square matrix (or of each in a batch)."""
     _check_square("linalg.det", A)
-    return handle_out(Det.apply(A), out, "linalg.det")
+    return handle_out(LinalgDet.apply(A), out, "linalg.det")
 
 
-class Slogdet(Primitive):
+class LinalgSlogdet(Primitive):
     @staticmethod
     def forward(ctx, a):
         sign, logabs = ctx.xp.linalg.slogdet(a)
@@ -819,7 +831,7 @@ class Slogdet(Primitive):
             return None
         g = g_logabs.reshape(g_logabs.shape + (1, 1))
         try:
-            return g * Inv.apply(a).mT  # d log|det A| = tr(A^-1 dA)
+            return g * LinalgInvEx.apply(a).mT  # d log|det A| = tr(A^-1 dA)
         except LinAlgError:  # singular: the gradient is infinite
             with np.errstate(divide="ignore", invalid="ignore"):
                 return g * _const(a, _cofactor_t(_host(a._data)) / 0.0)
@@ -827,7 +839,7 @@ class Slogdet(Primitive):
 
 def _slogdet(A, name):
     _check_square(name, A)
-    return Slogdet.apply(A)
+    return LinalgSlogdet.apply(A)
 
 
 def slogdet(input, *, out=None):  # noqa: A002
@@ -846,7 +858,7 @@ def logdet(input):  # noqa: A002
     return logabs
 
 
-class Solve(Primitive):
+class LinalgSolveEx(Primitive):
     """``X`` with ``op(A) X = B`` (``op`` transposes when ``ta``); B is a (batch of) matrix."""
 
     @staticmethod
@@ -865,7 +877,7 @@ class Solve(Primitive):
     @staticmethod
     def backward(ctx, g):
         a, x = ctx.saved_tensors
-        gb = Solve.apply(a, g, ta=not ctx.ta)  # op(A)^-T g
+        gb = LinalgSolveEx.apply(a, g, ta=not ctx.ta)  # op(A)^-T g
         ga = None
         if ctx.needs_input_grad[0]:
             ga = -(Matmul.apply(x, gb, tb=True) if ctx.ta else Matmul.apply(gb, x, tb=True))
@@ -884,7 +896,7 @@ def solve(A, B, *, left=True, out=None):
         if B.shape[-1] != n or not left:
             raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                                f"{'AX' if left else 'XA'} = B ({n}x{n} and {B.shape[-1]}x1)")
-        x = Solve.apply(A, B.reshape(B.shape + (1,)))
+        x = LinalgSolveEx.apply(A, B.reshape(B.shape + (1,)))
         return handle_out(x.reshape(x.shape[:-1]), out, "linalg.solve")
     if B.ndim < 2 or (B.shape[-2] if left else B.shape[-1]) != n:
         shape = f"{B.shape[-2]}x{B.shape[-1]}" if B.ndim >= 2 else f"{B.shape[-1]}x1"
@@ -895,8 +907,8 @@ def solve(A, B, *, left=True, out=None):
     except ValueError:
         raise _broadcast_error(A.shape[:-2], B.shape[:-2]) from None
     if left:
-        return handle_out(Solve.apply(A, B), out, "linalg.solve")
-    return handle_out(Solve.apply(A, B.mT, ta=True).mT, out, "linalg.solve")  # X A = B
+        return handle_out(LinalgSolveEx.apply(A, B), out, "linalg.solve")
+    return handle_out(LinalgSolveEx.apply(A, B.mT, ta=True).mT, out, "linalg.solve")  # X A = B
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
@@ -960,7 +972,7 @@ def _not_pd_error(name, a) -> LinAlgError:
                        "not positive-definite.")
 
 
-class Cholesky(Primitive):
+class LinalgCholeskyEx(Primitive):
     """Lower-triangular ``L`` with ``A = L L^T`` (only A's lower triangle is read)."""
 
     @staticmethod
@@ -980,8 +992,8 @@ class Cholesky(Primitive):
         dt = L._data.dtype
         half_tril = np.tril(np.ones((n, n), dtype=dt)) - 0.5 * np.eye(n, dtype=dt)
         p = Matmul.apply(L, g.tril(), ta=True) * _const(L, half_tril)
-        s = Solve.apply(L, p, ta=True)  # L^-T phi
-        s = Solve.apply(L, s.mT, ta=True).mT  # (L^-T phi) L^-1
+        s = LinalgSolveEx.apply(L, p, ta=True)  # L^-T phi
+        s = LinalgSolveEx.apply(L, s.mT, ta=True).mT  # (L^-T phi) L^-1
         return (s + s.mT) * 0.5
 
 
@@ -1000,7 +1012,7 @@ def linalg_cholesky(A, *, upper=False, out=None):
     """The Cholesky factor of a symmetric positive-definite matrix: lower ``L`` with
     ``A = L L^T``, or ``U = L^T`` when ``upper``; ``LinAlgError`` if not positive-definite."""
     _check_square("linalg.cholesky", A)
-    L = Cholesky.apply(A)
+    L = LinalgCholeskyEx.apply(A)
     return handle_out(L.mT if upper else L, out, "linalg.cholesky")
 
 
@@ -1041,10 +1053,10 @@ def _qr_backward_tall(gQ, gR, Q, R):
     b = Matmul.apply(Q, _copyltu(M))
     if gQ is not None:
         b = b + gQ
-    return Solve.apply(R, b.mT).mT  # b R^-T
+    return LinalgSolveEx.apply(R, b.mT).mT  # b R^-T
 
 
-class QR(Primitive):
+class LinalgQr(Primitive):
     @staticmethod
     def forward(ctx, a, mode):
         ctx.mode = mode
@@ -1090,7 +1102,7 @@ def _qr(A, mode, name):
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     _check_float(name, A)
-    return QR.apply(A, mode=mode)
+    return LinalgQr.apply(A, mode=mode)
 
 
 def qr(input, some=True, *, out=None):  # noqa: A002
@@ -1104,7 +1116,7 @@ def qr(input, some=True, *, out=None):  # noqa: A002
     return return_types.qr(_qr(input, "reduced" if some else "complete", "linalg.qr"))
 
 
-class Eigh(Primitive):
+class LinalgEigh(Primitive):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric/Hermitian matrix."""
 
     @staticmethod
@@ -1133,7 +1145,7 @@ def _eigh(A, UPLO, name):
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _check_square(name, A)
-    return Eigh.apply(A, uplo=UPLO)
+    return LinalgEigh.apply(A, uplo=UPLO)
 
 
 def eigh(A, UPLO="L", *, out=None):
@@ -1147,7 +1159,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
     return handle_out(_eigh(A, UPLO, "linalg.eigvalsh")[0], out, "linalg.eigvalsh")
 
 
-class SVD(Primitive):
+class LinalgSvd(Primitive):
     @staticmethod
     def forward(ctx, a, full_matrices):
         u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
@@ -1203,7 +1215,7 @@ def _svd(A, full_matrices, name):
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     _check_float(name, A)
-    return SVD.apply(A, full_matrices=full_matrices)
+    return LinalgSvd.apply(A, full_matrices=full_matrices)
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
@@ -1223,10 +1235,10 @@ def svdvals(A, *, out=None):
     if not A.requires_grad:
         s = array_module(A.device).linalg.svd(A._data, compute_uv=False)
         return handle_out(_const(A, s), out, "linalg.svdvals")
-    return handle_out(SVD.apply(A, full_matrices=False)[1], out, "linalg.svdvals")
+    return handle_out(LinalgSvd.apply(A, full_matrices=False)[1], out, "linalg.svdvals")
 
 
-class Pinv(Primitive):
+class LinalgPinv(Primitive):
     """The pseudo-inverse (through the SVD, singular values below the tolerance dropped)."""
 
     @staticmethod
@@ -1269,7 +1281,8 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
         rtol = 0.0 if atol is not None and atol > 0 else (
             float(np.finfo(A._data.dtype).eps) * max(A.shape[-2:]))
     atol = 0.0 if atol is None else atol
-    return handle_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian), out, "linalg.pinv")
+    result = LinalgPinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
+    return handle_out(result, out, "linalg.pinv")
 
 
 def pinverse(input, rcond=1e-15):  # noqa: A002
