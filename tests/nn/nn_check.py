@@ -80,7 +80,9 @@ def check_layer(make, arrays, dtype="float32", train=True, grad=True, rtol=1e-5,
     g_rtol, g_atol = grad_rtol or rtol * 10, grad_atol or atol * 10
     for i, (e, t) in enumerate(zip(e_in, t_in)):
         if isinstance(t, torch.Tensor) and t.requires_grad:
-            assert e.grad is not None, f"input {i}: ember computed no gradient"
+            if e.grad is None:  # an input used only through comparisons: torch gives zeros
+                assert t.grad is None or not to_numpy(t.grad).any(), f"input {i}: no gradient"
+                continue
             assert_same(e.grad, t.grad, g_rtol, g_atol)
     t_params = dict(t_mod.named_parameters())
     for name, p in e_mod.named_parameters():

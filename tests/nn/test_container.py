@@ -150,7 +150,8 @@ def test_parameter_dict_matches_torch():
         popped = pd.pop("a")
         k, _ = pd.popitem()
         merged = pd | lib.nn.ParameterDict({"z": lib.ones(1)})
-        return (repr(pd).replace("torch.", "ember."), list(pd.keys()), len(pd), names(pd), "b" in pd, k,
+        return (repr(pd).replace("torch.", "ember."), list(pd.keys()), len(pd), names(pd),
+                "b" in pd, k,
                 popped.shape == (1,), list(merged), pd.get("nope"), list(reversed(pd)))
 
     assert ops(ember) == ops(torch)

@@ -48,7 +48,7 @@ def raises_same(fn):
     assert str(e_info.value) == t_msg, f"\nember: {e_info.value}\ntorch: {t_info.value}"
 
 
-# --- registration -------------------------------------------------------------------------------
+# --- registration ---------------------------------------------------------------------------------
 
 def test_named_members_match_torch():
     e, t = both(net)
@@ -319,7 +319,7 @@ def test_extra_state():
     assert b.value == 7
 
 
-# --- modes and conversions -------------------------------------------------------------------------
+# --- modes and conversions ------------------------------------------------------------------------
 
 def test_train_eval_requires_grad_zero_grad_apply():
     m = net(ember)
@@ -393,7 +393,7 @@ def test_repr_matches_torch():
     assert repr(em) == repr(tm)
 
 
-# --- pickling and copying ----------------------------------------------------------------------------
+# --- pickling and copying -------------------------------------------------------------------------
 
 class PickleNet(enn.Module):
     def __init__(self):
@@ -421,7 +421,7 @@ def test_pickle_and_deepcopy_whole_modules():
         m.train()
 
 
-# --- hooks --------------------------------------------------------------------------------------------
+# --- hooks ----------------------------------------------------------------------------------------
 
 def test_forward_hooks_match_torch():
     def run(lib):

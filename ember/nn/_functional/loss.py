@@ -179,8 +179,8 @@ class NLLLoss(Primitive):
         c = ctx.xshape[1] if len(ctx.xshape) >= 2 else ctx.xshape[0]
         coef = -ctx.wt
         if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                coef = coef / ctx.denom
+            # every target ignored: torch's loss is nan but its gradient zero
+            coef = coef / ctx.denom if ctx.denom != 0 else coef * 0
         onehot = xp.zeros((m, c), dtype=coef.dtype)
         onehot[xp.arange(m), ctx.tt] = 1
         if _state.enabled:  # create_graph: linear in g
@@ -254,6 +254,8 @@ class CrossEntropy(Primitive):
     def backward(ctx, g):
         a, p = ctx.a, ctx.p
         denom = ctx.denom if ctx.reduction == "mean" else None
+        if denom == 0:  # every target ignored: torch's loss is nan but its gradient zero
+            a, denom = a * 0, 1.0
         if _state.enabled:  # create_graph: p from x with Tensor ops, so the result differentiates
             (x,) = ctx.saved_tensors
             pt = _tensor_rows(x, x.ndim).softmax(-1)
@@ -265,8 +267,7 @@ class CrossEntropy(Primitive):
         ctx.saved_tensors  # noqa: B018 - checks the input was not modified in place
         ga = g._data.reshape(-1, 1) if ctx.reduction == "none" else g._data.reshape(1, 1)
         if denom is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ga = ga / denom
+            ga = ga / denom
         d = ((a - p * a.sum(1, keepdims=True)) * ga).astype(g._data.dtype, copy=False)
         return Tensor._make(_unrows(d, ctx.xshape), ctx.device), None
 
@@ -559,9 +560,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * (input + eps).log()
     if full:
-        t = target.detach()
-        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
-        loss = loss + stirling.masked_fill(t <= 1, 0)
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
     return _reduce(loss, reduction)
 
 

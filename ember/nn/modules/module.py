@@ -663,7 +663,7 @@ class Module:
 
         def convert(t):
             floating = t.is_floating_point() or t.is_complex()
-            return t.to(dev, dtype if floating else None, non_blocking)
+            return t.to(device=dev, dtype=dtype if floating else None, non_blocking=non_blocking)
 
         return self._apply(convert)
 
