@@ -324,7 +324,8 @@ def test_graph_node_names_match_torch():
 
     def names(m):
         r = lambda *s: m.ones(*s, requires_grad=True)  # noqa: E731
-        outs = [r(3) @ r(3), r(2, 3) @ r(3), r(3) @ r(3, 2), r(2, 3) @ r(3, 2), m.mm(r(2, 3), r(3, 2)),
+        outs = [r(3) @ r(3), r(2, 3) @ r(3), r(3) @ r(3, 2), r(2, 3) @ r(3, 2),
+                m.mm(r(2, 3), r(3, 2)),
                 m.addmm(r(3), r(2, 3), r(3, 3)), m.addmv(r(2), r(2, 3), r(3)),
                 m.baddbmm(r(3), r(2, 2, 3), r(2, 3, 3)), m.linalg.inv(m.eye(2).requires_grad_()),
                 m.linalg.det(r(2, 2)), m.linalg.cross(r(3), r(3))]
