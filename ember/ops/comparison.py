@@ -36,8 +36,14 @@ def _wrap(v: int, r):
 def _operands(a, b):
     """``a`` and ``b`` (arrays or Python numbers) in the dtype torch computes ``a op b`` in."""
     da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
-    if da is not None and da == db:
-        return a, b, da
+    if da is not None:
+        if da == db:
+            return a, b, da
+        # The common `x > 0`: a Python number that cannot change the array's dtype (NumPy
+        # treats it as a weak scalar, like torch).
+        t = type(b)
+        if t is bool or (da.kind in "fcV" and (t is int or t is float)):
+            return a, b, da
     a, b, r = promoted(a, b)
     if r.kind in "iu":
         if type(b) is int:

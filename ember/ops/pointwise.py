@@ -1074,6 +1074,9 @@ class Heaviside(Primitive):
 # --- clamping, selection, interpolation -----------------------------------------------------
 
 
+_WEAK_BOUNDS = (float, int, type(None))
+
+
 class Clamp(Primitive):
     """``min(max(x, lo), hi)`` with numbers or tensors as bounds (``hi`` wins where lo > hi)."""
 
@@ -1088,9 +1091,12 @@ class Clamp(Primitive):
             raise TypeError("clamp() received an invalid combination of arguments: min and max "
                             "must be both numbers or both tensors")
         ctx.save_for_backward(a, lo, hi)
-        r = _dt.result_type(a, lo, hi).np
-        if a.dtype != r:
-            a = a.astype(r)
+        if a.dtype.kind in "fV" and type(lo) in _WEAK_BOUNDS and type(hi) in _WEAK_BOUNDS:
+            r = a.dtype  # the common x.clamp(-1, 1): number bounds leave a float dtype alone
+        else:
+            r = _dt.result_type(a, lo, hi).np
+            if a.dtype != r:
+                a = a.astype(r)
         xp = ctx.xp
         if lo is not None:
             a = xp.maximum(a, lo.astype(r, copy=False) if hasattr(lo, "dtype") else lo)
