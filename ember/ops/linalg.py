@@ -383,12 +383,15 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):  # noqa: A002
     """``beta * input + alpha * outer(vec1, vec2)``."""
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
     prod = outer(vec1, vec2)
+    if input.shape != prod.shape and not _expands_to(tuple(input.shape), tuple(prod.shape)):
+        raise _expand_error(tuple(input.shape), tuple(prod.shape))
     result = prod * alpha if alpha != 1 else prod
     if beta != 0:
         result = result + (input if beta == 1 else input * beta)
-    elif input.shape != result.shape:
-        np.broadcast_shapes(tuple(input.shape), tuple(result.shape))
     return handle_out(result, out, "addr")
 
 

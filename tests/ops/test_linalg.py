@@ -272,6 +272,8 @@ def test_einsum_output_is_not_a_view_and_double_backward_works():
     (lambda m, a, b: m.addmv(a, b, b), [rand((3,)), rand((3, 3))]),
     (lambda m, a, b: m.baddbmm(a, b, b), [rand((4,)), rand((2, 3, 3))]),
     (lambda m, a, b: m.addbmm(a, b, b), [rand((4,)), rand((2, 3, 3))]),
+    (lambda m, a, b: m.addr(a, b, b), [rand((3, 4)), rand((3,))]),
+    (lambda m, a, b: m.addr(a[0], a, b), [rand((3, 4)), rand((3,))]),
 ])
 def test_product_errors_match_torch(fn, arrays):
     same_error(fn, arrays)
