@@ -5,9 +5,14 @@ from __future__ import annotations
 from ember.autograd import functional
 from ember.autograd.engine import run_backward
 from ember.autograd.function import Function, FunctionCtx, once_differentiable
+from ember.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
-from ember.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
-                                      set_grad_enabled)
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
@@ -44,7 +49,7 @@ def _make_grads(outputs, grad_outputs, create_graph):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad`` (or ``inputs``')."""
     tensors = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grad_tensors) != len(tensors):
@@ -66,11 +71,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if retain_graph is None:
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -86,3 +96,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
         result = tuple(zeros_like(i) if g is None else g for g, i in zip(result, inputs))
     return result
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad`` once per slice of the batched ``grad_outputs`` (their first dim), stacked.
+
+    torch vectorises this with vmap; ember loops over the batch, with the same results.
+    """
+    from ember.ops.shape import stack
+
+    if any(g is None for g in grad_outputs):
+        raise RuntimeError("grad_outputs must be given (with a leading batch dimension) when "
+                           "is_grads_batched=True")
+    n = grad_outputs[0].shape[0]
+    per = [grad(outputs, inputs, tuple(g[b] for g in grad_outputs),
+                retain_graph=True if b < n - 1 else retain_graph, create_graph=create_graph,
+                allow_unused=allow_unused, materialize_grads=materialize_grads)
+           for b in range(n)]
+    return tuple(None if per[0][i] is None else stack([p[i] for p in per])
+                 for i in range(len(inputs)))

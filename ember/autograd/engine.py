@@ -59,12 +59,17 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     """
     # Gradients wanted for specific tensors: leaves by identity, non-leaves by (node, output_nr).
     want_leaf, want_node = {}, {}
+    repeats = []  # (i, j): inputs[i] is inputs[j], asked for twice
     if inputs is not None:
         for i, t in enumerate(inputs):
             if t.grad_fn is None:
-                want_leaf[id(t)] = i
+                wanted, key = want_leaf, id(t)
             else:
-                want_node[(t.grad_fn, t._output_nr)] = i
+                wanted, key = want_node, (t.grad_fn, t._output_nr)
+            if key in wanted:
+                repeats.append((i, wanted[key]))
+            else:
+                wanted[key] = i
     captured = [None] * (len(inputs) if inputs is not None else 0)
 
     buffers = {}  # node -> [grad per output]
@@ -126,9 +131,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
         for leaf, g in leaf_grads.values():
             for hook in leaf.__dict__.get("_hooks") or ():
-                r = hook(g)
-                if r is not None:
-                    g = r
+                g = _call_hook(hook, g)
             if id(leaf) in want_leaf:
                 captured[want_leaf[id(leaf)]] = g
             if accumulate and (inputs is None or id(leaf) in want_leaf):
@@ -136,8 +139,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     finally:
         _state.enabled = prev_mode
 
+    for i, j in repeats:
+        captured[i] = captured[j]
     if inputs is not None and not accumulate:
-        for i, g in enumerate(captured):
+        for g in captured:
             if g is None and not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been "
                                    "used in the graph. Set allow_unused=True if this is the "
@@ -160,6 +165,20 @@ def _add_leaf(leaf_grads, leaf, g):
         entry[1] = entry[1] + g
 
 
+def _call_hook(hook, g):
+    """``hook(g)``; its result replaces ``g`` when it returns one, of the same shape and dtype."""
+    r = hook(g)
+    if r is None:
+        return g
+    if r.shape != g.shape:
+        raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed "
+                           "the size of value")
+    if r.dtype is not g.dtype:
+        raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed "
+                           f"the type of value (was {g.dtype} got {r.dtype})")
+    return r
+
+
 def _run_output_hooks(node, grads, want_node, captured):
     """Tensor hooks and retain_grad of the node's outputs, and gradients autograd.grad asked for."""
     hooks = node._hooks
@@ -167,9 +186,7 @@ def _run_output_hooks(node, grads, want_node, captured):
         for nr, fns in hooks.items():
             for fn in list(fns):
                 if grads[nr] is not None:
-                    r = fn(grads[nr])
-                    if r is not None:
-                        grads[nr] = r
+                    grads[nr] = _call_hook(fn, grads[nr])
     retained = node._retained
     if retained:
         for nr, ref in retained.items():

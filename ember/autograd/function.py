@@ -55,7 +55,8 @@ class FunctionCtx:
     _retained = None  # {output_nr: weakref to the tensor} from retain_grad()
 
     def save_for_backward(self, *tensors) -> None:
-        """Keep ``tensors`` (inputs, outputs or arrays) for ``backward``; checked for in-place changes."""
+        """Keep ``tensors`` (inputs, outputs or arrays) for ``backward``, checked for in-place
+        changes."""
         self._to_save = tensors
 
     @property
@@ -181,7 +182,8 @@ class _SavedOutput:
     __slots__ = ("data", "device", "vc", "version", "nr", "linked")
 
     def __init__(self, o, nr, linked):
-        self.data, self.device, self.vc, self.nr, self.linked = o._data, o.device, o._get_vc(), nr, linked
+        self.data, self.device, self.vc = o._data, o.device, o._get_vc()
+        self.nr, self.linked = nr, linked
         self.version = self.vc[0]
 
     def unpack(self, node):
@@ -291,7 +293,8 @@ class Primitive(FunctionCtx):
                 elif d is not dev and d != dev:
                     raise RuntimeError(
                         "Expected all tensors to be on the same device, but found at least two "
-                        f"devices, {dev} and {d}! (when checking arguments for {cls.__name__.lower()})")
+                        f"devices, {dev} and {d}! (when checking arguments for "
+                        f"{cls.__name__.lower()})")
                 if a._requires_grad:
                     if edges is None:
                         edges = [None] * len(args)

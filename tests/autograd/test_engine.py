@@ -667,3 +667,39 @@ def test_random_programs_match_torch(seed):
         (ge * ge).sum().backward()
         (gt * gt).sum().backward()
         grads_match(e, t)
+
+
+def test_grad_with_the_same_input_twice():
+    def run(m):
+        x = m.tensor(A, requires_grad=True)
+        return m.autograd.grad((x * x).sum(), [x, x])
+
+    assert_same(run(ember), run(torch))
+
+
+def test_grad_with_empty_inputs_raises():
+    for m in (ember, torch):
+        x = m.tensor(A, requires_grad=True)
+        with pytest.raises(RuntimeError, match="cannot be empty"):
+            m.autograd.grad((x * 2).sum(), [])
+
+
+def test_is_grads_batched():
+    def run(m):
+        x = m.tensor(V, requires_grad=True)
+        y = x * x * 3
+        return m.autograd.grad(y, x, m.eye(4, dtype=m.float64), is_grads_batched=True)
+
+    assert_same(run(ember), run(torch))
+
+
+def test_hook_changing_the_shape_raises():
+    for m in (ember, torch):
+        x = m.tensor(A, requires_grad=True)
+        x.register_hook(lambda g: g.sum())
+        with pytest.raises(RuntimeError, match="has changed the size of value"):
+            (x * 2).sum().backward()
+        y = m.tensor(A, requires_grad=True) * 1
+        y.register_hook(lambda g: g[0])
+        with pytest.raises(RuntimeError, match="has changed the size of value"):
+            (y * 2).sum().backward()
