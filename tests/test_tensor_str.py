@@ -237,3 +237,10 @@ def test_fuzz_mixed_magnitudes():
             a.flat[rng.integers(0, a.size)] = rng.choice([np.nan, np.inf, -np.inf, 0.0])
         with np.errstate(over="ignore"):
             same_repr(np.array(a).astype(rng.choice([np.float16, np.float32, np.float64])))
+
+
+def test_top_level_names():
+    assert ember.set_printoptions is set_printoptions
+    assert ember.get_printoptions is get_printoptions
+    ember.set_printoptions(precision=1)
+    assert repr(ember.tensor([1.25])) == "tensor([1.2])"
