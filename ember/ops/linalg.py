@@ -163,6 +163,8 @@ def _matmul_grads(needs, a, b, g, ta=False, tb=False):
     for every matmul case: 1-D operands are promoted (and the gradient demoted), batch dims
     broadcast (the engine sums them back)."""
     need_a, need_b = needs
+    if a._data.dtype.kind == "c":  # complex: the gradients use conjugates (g @ b^H, a^H @ g)
+        a, b = a.conj(), b.conj()
     if a.ndim == 1 and b.ndim == 1:
         return (g * b if need_a else None), (g * a if need_b else None)
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
@@ -472,8 +474,11 @@ def _einsum_grad(i, g, operands, inputs, output, sizes):
     subs = [output] + [inputs[j] for j in others] + ones + deltas
     new_sizes = dict(sizes)
     new_sizes.update({d[1]: sizes[d[0]] for d in deltas})
-    return Einsum.apply(g, *(operands[j] for j in others), *consts, inputs=tuple(subs),
-                        output="".join(renamed), sizes=new_sizes)
+    rest = [operands[j] for j in others]
+    if dt.kind == "c":  # complex: the gradient contracts with the conjugated operands
+        rest = [o.conj() for o in rest]
+    return Einsum.apply(g, *rest, *consts, inputs=tuple(subs), output="".join(renamed),
+                        sizes=new_sizes)
 
 
 def _sublist_equation(args):

@@ -334,3 +334,15 @@ def test_graph_node_names_match_torch():
         return [o.grad_fn.name().rsplit("::", 1)[-1] for o in outs]
 
     assert names(ember) == names(torch)
+
+
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((5, 2, 3), (3, 4)),
+                                    ((3,), (5, 3, 4)), ((2, 2, 3), (2, 3, 2))])
+def test_complex_products_use_conjugate_gradients_like_torch(shapes):
+    rng = np.random.default_rng(0)
+    a, b = ((rng.normal(size=s) + 1j * rng.normal(size=s)).astype(np.complex128) for s in shapes)
+    for part in ("real", "imag"):
+        check(lambda m, a, b: getattr(a @ b, part), [a, b])
+        eq = "...i,...ij->...j" if len(shapes[1]) > 1 else "i,i->"
+        if len(shapes[0]) == 1:
+            check(lambda m, a, b: getattr(m.einsum(eq, a, b), part), [a, b])
