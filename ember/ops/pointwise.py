@@ -753,22 +753,21 @@ def _lgamma_f64(xp, x):
 def _digamma_f64(xp, x):
     """psi(x) of a float64 array: the reflection formula for x < 0, the recurrence
     psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic (Bernoulli) series."""
-    with np.errstate(all="ignore"):  # poles and infinities give inf/nan, as torch's
-        neg = x < 0
-        y = xp.where(neg, 1.0 - x, x)
-        acc = xp.zeros_like(y)
-        for _ in range(10):
-            m = y < 10.0
-            acc = acc - xp.where(m, 1.0 / y, 0.0)
-            y = xp.where(m, y + 1.0, y)
-        z = 1.0 / (y * y)
-        series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
-            1 / 132 - z * (691 / 32760 - z / 12))))))
-        out = acc + xp.log(y) - 0.5 / y - series
-        # pi / tan(pi x) has period 1: reduce x exactly first (as Cephes), pi * x would round.
-        out = xp.where(neg, out - xp.pi / xp.tan(xp.pi * (x - xp.round(x))), out)
-        out = xp.where(x == 0, xp.copysign(xp.inf, -x), out)  # torch: -inf at +0, inf at -0
-        return xp.where(neg & (x == xp.floor(x)), xp.nan, out)
+    neg = x < 0
+    y = xp.where(neg, 1.0 - x, x)
+    acc = xp.zeros_like(y)
+    for _ in range(10):
+        m = y < 10.0
+        acc = acc - xp.where(m, 1.0 / y, 0.0)
+        y = xp.where(m, y + 1.0, y)
+    z = 1.0 / (y * y)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
+        1 / 132 - z * (691 / 32760 - z / 12))))))
+    out = acc + xp.log(y) - 0.5 / y - series
+    # pi / tan(pi x) has period 1: reduce x exactly first (as Cephes), pi * x would round.
+    out = xp.where(neg, out - xp.pi / xp.tan(xp.pi * (x - xp.round(x))), out)
+    out = xp.where(x == 0, xp.copysign(xp.inf, -x), out)  # torch: -inf at +0, inf at -0
+    return xp.where(neg & (x == xp.floor(x)), xp.nan, out)
 
 
 # (2k)! / B_2k for k = 1..12: the Euler-Maclaurin correction terms of Hurwitz's zeta.
@@ -785,26 +784,25 @@ def _zeta_f64(xp, s: int, q):
     As Cephes' ``zeta``: terms are summed directly until q + n is large, then the rest is the
     Euler-Maclaurin formula; here n makes q + n >= 2 s + 10, where 12 corrections suffice.
     """
-    with np.errstate(all="ignore"):
-        pole = (q <= 0) & (q == xp.floor(q))  # -inf too: Cephes' zeta calls it a pole
-        q = xp.where(pole | xp.isnan(q), 1.0, q)
-        finite = q[xp.isfinite(q)]
-        n = max(0, math.ceil(2 * s + 10 - float(finite.min()))) if finite.size else 0
-        total = xp.zeros_like(q)
-        for k in range(n):
-            total = total + (q + k) ** -s
-        w = q + n
-        b = w ** -s
-        total = total + b * w / (s - 1) + 0.5 * b
-        fac, k = 1.0, 0
-        for a in _ZETA_A:
-            fac *= s + k
-            b = b / w
-            total = total + fac * b / a
-            fac *= s + k + 1
-            b = b / w
-            k += 2
-        return total, pole
+    pole = (q <= 0) & (q == xp.floor(q))  # -inf too: Cephes' zeta calls it a pole
+    q = xp.where(pole | xp.isnan(q), 1.0, q)
+    finite = q[xp.isfinite(q)]
+    n = max(0, math.ceil(2 * s + 10 - float(finite.min()))) if finite.size else 0
+    total = xp.zeros_like(q)
+    for k in range(n):
+        total = total + (q + k) ** -s
+    w = q + n
+    b = w ** -s
+    total = total + b * w / (s - 1) + 0.5 * b
+    fac, k = 1.0, 0
+    for a in _ZETA_A:
+        fac *= s + k
+        b = b / w
+        total = total + fac * b / a
+        fac *= s + k + 1
+        b = b / w
+        k += 2
+    return total, pole
 
 
 def _polygamma_f64(xp, n: int, x):
@@ -856,8 +854,7 @@ class Erfinv(Primitive):
     @staticmethod
     def forward(ctx, a):
         x, dt = _special(a, "erfinv_vml_cpu")
-        with np.errstate(all="ignore"):
-            out = _erfinv_f64(ctx.xp, x).astype(dt, copy=False)
+        out = _erfinv_f64(ctx.xp, x).astype(dt, copy=False)
         ctx.save_for_backward(out)
         return out
 
