@@ -313,6 +313,30 @@ class Slice(Primitive):
     def backward(ctx, g):
         return IndexPut.apply(_zeros(ctx.shape, g), g, key=(ctx.key, None))
 
+    def name(self) -> str:
+        """PyTorch's name for the node: that of the key's last view op (``x[0]`` is a
+        SelectBackward0, ``x[1:3]`` a SliceBackward0, ``x[:, None]`` an UnsqueezeBackward0)."""
+        return _view_name(self.key, self.shape) + "Backward0"
+
+
+def _view_name(key, shape) -> str:
+    label, dim = "Alias", 0
+    ellipsis = len(shape) - sum(1 for k in key if k is not None and k is not Ellipsis)
+    for k in key:
+        if k is None:
+            label = "Unsqueeze"
+        elif k is Ellipsis:
+            dim += ellipsis
+            ellipsis = 0
+        else:
+            if k.__class__ is slice:
+                if k.indices(shape[dim]) != (0, shape[dim], 1):  # `:` and `0:` change nothing
+                    label = "Slice"
+            else:
+                label = "Select"
+            dim += 1
+    return label
+
 
 class Index(Primitive):
     """``x[key]`` for an advanced key (index arrays, masks): a copy; repeats add up in backward."""
@@ -1062,6 +1086,10 @@ def _index_put(input, indices, values, accumulate, inplace):
             raise IndexError(_BAD_INDEX)
     if used > input.ndim:
         raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+    if isinstance(values, _tensor.Tensor) and values._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_name(input._data.dtype)} for the destination and "
+                           f"{_name(values._data.dtype)} for the source.")
     key = (None, tuple(adv))
     if inplace:
         return input._inplace(IndexPut, values, key=key, accumulate=accumulate, inplace=True)

@@ -66,6 +66,16 @@ def test_basic_getitem_is_a_view():
     assert x[1, 2, 3].item() == -5
 
 
+def test_grad_fn_names_like_torch():
+    keys = [0, (0, 1), (slice(None), -1), (slice(1, 3),), (slice(0, None),), (Ellipsis,), (None,),
+            (0, None), (None, 0), (Ellipsis, None), (0, slice(1, 3)), (slice(1, 3), 0), (),
+            (slice(0, 10),), [0, 2], (0, [1, 1])]
+    for key in keys:
+        e = ember.zeros(3, 4, 5, requires_grad=True)[key].grad_fn.name()
+        t = torch.zeros(3, 4, 5, requires_grad=True)[key].grad_fn.name()
+        assert e == t, (key, e, t)
+
+
 def test_view_chain_and_inplace_through_view_autograd():
     for m in (ember, torch):
         a = m.arange(12.0).reshape(3, 4).requires_grad_()
@@ -645,6 +655,7 @@ INDEX_ERRORS = {
     "put_shape": lambda m, x: x.index_put((m.tensor([1]),), m.ones(2, 4)),
     "put_not_tensor": lambda m, x: x.index_put(([1],), m.ones(4)),
     "put_none": lambda m, x: x.index_put((None, m.tensor([1])), m.ones(3)),
+    "put_dtype": lambda m, x: x.index_put((m.tensor([1]),), m.ones(1, dtype=m.float64)),
 }
 
 
