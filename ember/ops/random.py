@@ -260,7 +260,8 @@ class Sample(Primitive):
     """
 
     @staticmethod
-    def forward(ctx, *arrays, draw):
+    def forward(ctx, *arrays, draw, node="SampleBackward0"):
+        ctx.node = node
         if ctx.device.type == "cpu":
             return draw(*arrays)
         # Samples come from the generator's NumPy stream and are copied to the device.
@@ -271,6 +272,10 @@ class Sample(Primitive):
     def backward(ctx, g):
         zero = g * 0
         return tuple(zero if need else None for need in ctx.needs_input_grad)
+
+    def name(self) -> str:
+        """torch's node for the sampler (``NormalBackward0`` for ``normal_``...)."""
+        return self.node
 
 
 # --- sampling functions ------------------------------------------------------------------------
@@ -373,7 +378,9 @@ def normal(mean, std=None, size=None, *, generator=None, out=None, dtype=None, l
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         return (_standard_normal(rng, shape, d.np) * s + m).astype(d.np, copy=False)
 
-    result = Sample.apply(mean, std, draw=draw)
+    node = ("NormalBackward3" if _is_tensor(mean) and _is_tensor(std)
+            else "NormalBackward1" if _is_tensor(mean) else "NormalBackward2")
+    result = Sample.apply(mean, std, draw=draw, node=node)
     if out is not None:
         from ember.ops.arithmetic import handle_out
 
@@ -398,7 +405,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):  # noqa: A002 - torch
         def draw(like):
             return (_uniform(rng, like.shape, _cmp_dtype(like)) < p).astype(like.dtype)
 
-    result = Sample.apply(input, draw=draw)
+    result = Sample.apply(input, draw=draw, node="BernoulliBackward0")
     if out is not None:
         from ember.ops.arithmetic import handle_out
 
@@ -457,7 +464,7 @@ def poisson(input, generator=None):  # noqa: A002 - torch's argument name
             raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
         return rng.poisson(rates).astype(rates.dtype)
 
-    return Sample.apply(input, draw=draw)
+    return Sample.apply(input, draw=draw, node="PoissonBackward0")
 
 
 def _like_dtype_device(input, dtype, device):  # noqa: A002 - torch's argument name
@@ -537,7 +544,7 @@ class RandomMethods:
                 u += from_
             return u
 
-        return self._inplace(Sample, draw=draw)
+        return self._inplace(Sample, node="UniformBackward0", draw=draw)
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Fill with normal samples."""
@@ -554,7 +561,7 @@ class RandomMethods:
                 x += mean
             return x
 
-        return self._inplace(Sample, draw=draw)
+        return self._inplace(Sample, node="NormalBackward0", draw=draw)
 
     def random_(self, *args, generator=None, **kwargs):
         """Fill with integers from [from, to): ``random_(to)``, ``random_(from, to)``, or
@@ -562,7 +569,10 @@ class RandomMethods:
         d = self.dtype
         lo, hi = _random_bounds(d, args, kwargs)
         rng = _rng(generator)
-        return self._inplace(Sample, draw=lambda a: _randint_values(rng, lo, hi, a.shape, d))
+        def draw(a):
+            return _randint_values(rng, lo, hi, a.shape, d)
+
+        return self._inplace(Sample, node="RandomBackward2", draw=draw)
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """Fill with 0/1 samples that are 1 with probability ``p`` (a number or a tensor)."""
@@ -572,11 +582,13 @@ class RandomMethods:
                 u = _uniform(rng, np.broadcast_shapes(a.shape, probs.shape), _cmp_dtype(probs))
                 return np.broadcast_to(u < probs, a.shape).astype(a.dtype)
 
-            return self._inplace(Sample, p.detach(), draw=draw)
+            return self._inplace(Sample, p.detach(), node="BernoulliBackward1", draw=draw)
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        return self._inplace(Sample, draw=lambda a: (_uniform(rng, a.shape, _cmp_dtype(a)) < p)
-                             .astype(a.dtype))
+        def draw_p(a):
+            return (_uniform(rng, a.shape, _cmp_dtype(a)) < p).astype(a.dtype)
+
+        return self._inplace(Sample, node="BernoulliBackward2", draw=draw_p)
 
     def exponential_(self, lambd=1.0, *, generator=None):
         """Fill with exponential samples of rate ``lambd``."""
@@ -595,14 +607,17 @@ class RandomMethods:
                 x /= lambd  # a Python float keeps x's dtype
             return x.astype(a.dtype, copy=False)
 
-        return self._inplace(Sample, draw=draw)
+        return self._inplace(Sample, node="ExponentialBackward0", draw=draw)
 
     def geometric_(self, p, *, generator=None):
         """Fill with the number of Bernoulli(p) trials up to and including the first success."""
         if not 0 < p < 1:
             raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
         rng = _rng(generator)
-        return self._inplace(Sample, draw=lambda a: rng.geometric(p, a.shape).astype(a.dtype))
+        def draw(a):
+            return rng.geometric(p, a.shape).astype(a.dtype)
+
+        return self._inplace(Sample, node="GeometricBackward0", draw=draw)
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         """Fill with Cauchy samples."""
@@ -611,8 +626,10 @@ class RandomMethods:
                                f"dtype must be a floating point but you specified "
                                f"{_C_NAMES.get(self.dtype.name, self.dtype.name)}")
         rng = _rng(generator)
-        return self._inplace(Sample, draw=lambda a: (median + sigma * rng.standard_cauchy(a.shape))
-                             .astype(a.dtype))
+        def draw(a):
+            return (median + sigma * rng.standard_cauchy(a.shape)).astype(a.dtype)
+
+        return self._inplace(Sample, node="CauchyBackward0", draw=draw)
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         """Fill with samples whose logarithm is normal(mean, std)."""
@@ -620,8 +637,10 @@ class RandomMethods:
         if not std > 0:
             raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
         rng = _rng(generator)
-        return self._inplace(Sample, draw=lambda a: rng.lognormal(mean, std, a.shape)
-                             .astype(a.dtype))
+        def draw(a):
+            return rng.lognormal(mean, std, a.shape).astype(a.dtype)
+
+        return self._inplace(Sample, node="LogNormalBackward0", draw=draw)
 
     def bernoulli(self, p=None, *, generator=None):
         return bernoulli(self, p, generator=generator)

@@ -293,3 +293,23 @@ def test_half_precision_samplers(dtype):
     r = z.random_().float().numpy()
     digits = 11 if dtype == "float16" else 8
     assert r.min() >= 0 and r.max() <= 2 ** digits and r.max() > 2 ** (digits - 1)
+
+
+def test_graph_node_names_match_torch():
+    def names(m):
+        r = lambda: m.ones(3, requires_grad=True)  # noqa: E731
+
+        def inplace(f):
+            y = r() * 1
+            f(y)
+            return y
+
+        outs = [m.normal(r(), 1.0), m.normal(r(), r()), m.normal(0.0, r()), m.bernoulli(r() * 0.5),
+                m.poisson(r())] + [inplace(f) for f in (
+                    lambda y: y.uniform_(), lambda y: y.normal_(), lambda y: y.random_(),
+                    lambda y: y.bernoulli_(0.5), lambda y: y.bernoulli_(m.full((3,), 0.5)),
+                    lambda y: y.exponential_(), lambda y: y.geometric_(0.5), lambda y: y.cauchy_(),
+                    lambda y: y.log_normal_())]
+        return [o.grad_fn.name() for o in outs]
+
+    assert names(ember) == names(torch)
