@@ -681,15 +681,19 @@ def _check_float(name, a) -> None:
                            f"{_NAMES[d.name]}")
 
 
-def _check_square(name, a, low_precision_ok=False) -> None:
-    """At least 2-D, square, floating (PyTorch's wording for each)."""
+def _check_square_shape(name, a) -> None:
     if a.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
                            f"{a.shape[-2]} by {a.shape[-1]} matrices")
+
+
+def _check_square(name, a) -> None:
+    """At least 2-D, square, float32/64 or complex (PyTorch's wording for each)."""
+    _check_square_shape(name, a)
     _check_float(name, a)
-    if not low_precision_ok and a.dtype.itemsize == 2:
+    if a.dtype.itemsize == 2:
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got "
                            f"{_NAMES[a.dtype.name]}")
 
@@ -724,10 +728,6 @@ def _singular_error(name, a, message) -> LinAlgError:
 
 _INV_SINGULAR = ("The diagonal element {info} is zero, the inversion could not be completed "
                  "because the input matrix is singular.")
-
-
-def _to_numpy_like(t):
-    return t.detach().numpy(force=True)
 
 
 def _host(a):
@@ -786,7 +786,7 @@ def inv_ex(A, *, check_errors=False, out=None):
     except LinAlgError:
         if check_errors:
             raise
-        mats = _to_numpy_like(A).reshape((-1,) + tuple(A.shape[-2:]))
+        mats = _host(A._data).reshape((-1,) + tuple(A.shape[-2:]))
         info = np.array([_first_zero_pivot(m) for m in mats], np.int32).reshape(A.shape[:-2])
         with np.errstate(all="ignore"):
             result = _const(A, np.linalg.pinv(mats).reshape(A.shape) * np.inf)
@@ -931,16 +931,8 @@ def matrix_power(A, n, *, out=None):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not "
                         f"{type(n).__name__}")
-    _check_square_any("linalg.matrix_power", A)
+    _check_square_shape("linalg.matrix_power", A)
     return handle_out(_matrix_power(A, int(n)), out, "linalg.matrix_power")
-
-
-def _check_square_any(name, a) -> None:
-    if a.ndim < 2:
-        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
-    if a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
-                           f"{a.shape[-2]} by {a.shape[-1]} matrices")
 
 
 def _matrix_power(A, n):
@@ -960,22 +952,29 @@ def _matrix_power(A, n):
 
 # --- Cholesky, QR, eigh, SVD ----------------------------------------------------------------------
 
+def _not_pd_order(m) -> int:
+    """LAPACK potrf's ``info`` for one matrix: the order of the first leading minor that is not
+    positive-definite, or 0 (only run to word an error)."""
+    m = np.array(m, dtype=np.complex128 if np.iscomplexobj(m) else np.float64)
+    L = np.zeros_like(m)
+    for j in range(m.shape[0]):
+        d = (m[j, j] - L[j, :j] @ L[j, :j].conj()).real
+        if not d > 0:
+            return j + 1
+        L[j, j] = np.sqrt(d)
+        L[j + 1:, j] = (m[j + 1:, j] - L[j + 1:, :j] @ L[j, :j].conj()) / L[j, j]
+    return 0
+
+
 def _not_pd_error(name, a) -> LinAlgError:
-    """Which leading minor is not positive-definite, as LAPACK potrf reports it."""
     mats = _host(a).reshape((-1,) + a.shape[-2:])
     for i, m in enumerate(mats):
-        m = m.astype(np.complex128 if np.iscomplexobj(m) else np.float64)
-        n = m.shape[0]
-        L = np.zeros_like(m)
-        for j in range(n):
-            d = (m[j, j] - L[j, :j] @ L[j, :j].conj()).real
-            if not d > 0:
-                return LinAlgError(
-                    f"{name}: {_batch_prefix(a, i)}The factorization could not be completed "
-                    f"because the input is not positive-definite (the leading minor of order "
-                    f"{j + 1} is not positive-definite).")
-            L[j, j] = np.sqrt(d)
-            L[j + 1:, j] = (m[j + 1:, j] - L[j + 1:, :j] @ L[j, :j].conj()) / L[j, j]
+        order = _not_pd_order(m)
+        if order:
+            return LinAlgError(
+                f"{name}: {_batch_prefix(a, i)}The factorization could not be completed because "
+                f"the input is not positive-definite (the leading minor of order {order} is not "
+                "positive-definite).")
     return LinAlgError(f"{name}: The factorization could not be completed because the input is "
                        "not positive-definite.")
 
@@ -1033,12 +1032,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     except LinAlgError:
         if check_errors:
             raise
-        mats = _to_numpy_like(A).reshape((-1,) + tuple(A.shape[-2:]))
-        infos = []
-        for m in mats:
-            msg = str(_not_pd_error("", m))
-            infos.append(int(msg.split("order ")[1].split(" ")[0]) if "order " in msg else 0)
-        info = np.array(infos, np.int32).reshape(A.shape[:-2])
+        mats = _host(A._data).reshape((-1,) + tuple(A.shape[-2:]))
+        info = np.array([_not_pd_order(m) for m in mats], np.int32).reshape(A.shape[:-2])
         L = _const(A, np.full(A.shape, np.nan, dtype=A._data.dtype))
     return return_types.linalg_cholesky_ex(L, _const(L, info))
 
