@@ -20,10 +20,17 @@ __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_res
            "normalize", "rms_norm"]
 
 
+def _mean(a, axes):
+    # sum * (1/n): ndarray.mean's Python wrapper costs more than the reduction on small arrays
+    n = 1
+    for ax in axes:
+        n *= a.shape[ax]
+    return a.sum(axes, keepdims=True) * a.dtype.type(1 / n)
+
+
 def _norm_grad_arrays(gxhat, xhat, invstd, axes):
     """d(loss)/dx of ``xhat = (x - mean(x)) * invstd`` with batch statistics, on arrays."""
-    return invstd * (gxhat - gxhat.mean(axes, keepdims=True)
-                     - xhat * (gxhat * xhat).mean(axes, keepdims=True))
+    return invstd * (gxhat - _mean(gxhat, axes) - xhat * _mean(gxhat * xhat, axes))
 
 
 def _norm_grad_tensors(g_xhat, x, axes, eps):
@@ -49,9 +56,9 @@ class BatchNorm(Primitive):
         bshape = (1, c) + (1,) * (x.ndim - 2)
         ctx.axes, ctx.bshape, ctx.training, ctx.eps = axes, bshape, training, eps
         if training:
-            mean = x.mean(axes, keepdims=True)
+            mean = _mean(x, axes)
             xc = x - mean
-            var = (xc * xc).mean(axes, keepdims=True)
+            var = _mean(xc * xc, axes)
             invstd = 1 / xp.sqrt(var + eps)
             if running_mean is not None:
                 n = x.size // c
@@ -236,9 +243,8 @@ class LayerNorm(Primitive):
         xp = ctx.xp
         axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
         ctx.axes, ctx.eps = axes, eps
-        mean = x.mean(axes, keepdims=True)
-        xc = x - mean
-        invstd = 1 / xp.sqrt((xc * xc).mean(axes, keepdims=True) + eps)
+        xc = x - _mean(x, axes)
+        invstd = 1 / xp.sqrt(_mean(xc * xc, axes) + eps)
         xhat = xc * invstd
         ctx.xhat, ctx.invstd = xhat, invstd
         ctx.save_for_backward(x, w)
