@@ -527,6 +527,43 @@ def test_logspace(args, kw):
     assert_same(ember.logspace(*args, **ke), torch.logspace(*args, **kt), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int64"])
+def test_logspace_fuzz_exact(dtype):
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        lo, hi = rng.uniform(-4, 4, size=2).tolist()
+        n, base = int(rng.integers(0, 100)), float(rng.choice([10.0, 2.0, 2.718281828]))
+        e = ember.logspace(lo, hi, n, base, dtype=getattr(ember, dtype))
+        t = torch.logspace(lo, hi, n, base, dtype=getattr(torch, dtype))
+        assert_same(e, t, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_arange_fuzz_exact(dtype):
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        lo = float(rng.uniform(-50, 50))
+        st = float(rng.uniform(0.01, 3)) * float(rng.choice([1, -1]))
+        hi = lo + st * int(rng.integers(1, 300))
+        e = ember.arange(lo, hi, st, dtype=getattr(ember, dtype))
+        t = torch.arange(lo, hi, st, dtype=getattr(torch, dtype))
+        assert_same(e, t, rtol=0, atol=0)
+
+
+def test_double_to_half_rounds_through_float_like_torch():
+    # values just off a float16 tie: rounding twice (via float32) and once disagree
+    rng = np.random.default_rng(0)
+    h = rng.uniform(1, 2, 200).astype(np.float16).astype(np.float64)
+    vals = h + 2.0 ** -11 + rng.choice([-1, 1], 200) * 2.0 ** -40
+    assert_same(ember.tensor(vals.tolist(), dtype=ember.float16),
+                torch.tensor(vals.tolist(), dtype=torch.float16), rtol=0, atol=0)
+    assert_same(ember.from_numpy(vals).half(), torch.from_numpy(vals).half(), rtol=0, atol=0)
+    assert_same(ember.tensor(vals, dtype=ember.float16),
+                torch.tensor(vals, dtype=torch.float16), rtol=0, atol=0)
+    assert_same(ember.full((1,), vals[0], dtype=ember.float16),
+                torch.full((1,), vals[0], dtype=torch.float16), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("args,kw", [((3,), {}), ((2, 4), {}), ((4, 2), {}), ((0,), {}),
                                      ((3,), {"dtype": "int64"}), ((2, 2), {"dtype": "bool"})])
 def test_eye(args, kw):

@@ -127,6 +127,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         data = to_device(data, CPU)
     if isinstance(data, (np.ndarray, np.generic)):
         d = _dt.from_numpy_dtype(data.dtype) if dtype is None else _dt.to_dtype(dtype)
+        if d is _dt.float16 and data.dtype == np.float64:
+            data = data.astype(np.float32)  # torch's double -> half goes through float
         arr = np.array(data, dtype=d.np)
     else:
         inferred = _infer_dtype(data)  # also rejects what torch rejects (str, None, ...)
@@ -138,6 +140,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             raise ValueError(_ragged_message(data)) from None
         if arr.dtype == object:
             raise ValueError(_ragged_message(data))
+        if d is _dt.float16 and arr.dtype == np.float64:
+            arr = arr.astype(np.float32)  # torch's double -> half goes through float
         arr = arr.astype(d.np, copy=False)
     return _finish(to_device(arr, dev), dev, requires_grad)
 
@@ -180,6 +184,8 @@ def _filled(shape, value, dtype, device, requires_grad):
     elif value == 0:
         data = xp.zeros(shape, dtype=d.np)
     else:
+        if d is _dt.float16 and isinstance(value, builtins.float):
+            value = np.float32(value)  # torch's double -> half goes through float
         data = xp.full(shape, value, dtype=d.np)
     return _finish(data, dev, requires_grad)
 
@@ -396,11 +402,37 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
-    """``base ** linspace(start, end, steps)``."""
-    exps = linspace(start, end, steps, dtype=_dt.float64, device=device)
+    """``base ** linspace(start, end, steps)``, bit for bit as torch's CPU kernel.
+
+    torch casts the bounds to the dtype, steps in double from each end, and rounds
+    ``pow(base, exponent)`` (computed in double) to the dtype.
+    """
+    start, end = _number(start), _number(end)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     d = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
-    data = (np.float64(base) ** exps._data).astype(d.np)
-    return _with_out(_finish(data, exps.device, requires_grad), out)
+    dev = canonical_device(device)
+    xp = array_module(dev)
+    b = builtins.float(base)
+    if steps <= 1:
+        exps = xp.full((steps,), builtins.float(start))
+    else:
+        cast = builtins.int if not (d.is_floating_point or d.is_complex) else d.np.type
+        s_, e_ = cast(start), cast(end)
+        step = np.float64(e_ - s_) / (steps - 1)  # the difference in the dtype, as torch
+        i = xp.arange(steps, dtype=np.float64)
+        k = (steps - 1) - i
+        # no fused multiply-add here: this kernel is not built with FMA
+        exps = xp.where(i < steps // 2, np.float64(s_) + step * i, np.float64(e_) - step * k)
+    if xp is np:  # C's pow, as torch calls it: NumPy's SIMD power can differ in the last bit
+        data = np.array([math.pow(b, x) for x in exps.tolist()], dtype=np.float64)
+    else:
+        data = xp.power(b, exps)
+    if not (d.is_floating_point or d.is_complex):
+        data = xp.trunc(data)
+    elif d.itemsize < 4:  # half types are built from float: double -> float -> half
+        data = data.astype(np.float32)
+    return _with_out(_finish(data.astype(d.np), dev, requires_grad), out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
