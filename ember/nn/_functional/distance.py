@@ -67,6 +67,8 @@ def pdist(input, p=2.0):
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)
     dev = input.device
-    a = input.index_select(0, Tensor._make(i.astype(np.int64), dev))
-    b = input.index_select(0, Tensor._make(j.astype(np.int64), dev))
+    from ember.backend import to_device
+
+    a = input.index_select(0, Tensor._make(to_device(i.astype(np.int64), dev), dev))
+    b = input.index_select(0, Tensor._make(to_device(j.astype(np.int64), dev), dev))
     return (a - b).norm(p, 1)

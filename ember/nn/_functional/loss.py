@@ -598,6 +598,20 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 # --- margins and embeddings -------------------------------------------------------------------
 
+def _host(t):
+    """A small index tensor's values as a NumPy array (built on the host, then moved)."""
+    from ember.backend import CPU, to_device
+
+    return to_device(t._data, CPU)
+
+
+def _host_const(array, dev) -> Tensor:
+    """A NumPy array as a constant tensor on ``dev``."""
+    from ember.backend import to_device
+
+    return Tensor._make(to_device(array, dev), dev)
+
+
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """``max(0, -target * (input1 - input2) + margin)``."""
@@ -648,9 +662,9 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
     x = input.reshape(1, -1) if ndim <= 1 else input
-    tgt = target._data.reshape(x.shape)
+    tgt = _host(target).reshape(tuple(x.shape))
     c = x.shape[1]
-    counts = np.zeros(x.shape, dtype=np.int64)
+    counts = np.zeros(tuple(x.shape), dtype=np.int64)
     for i, row in enumerate(tgt.tolist()):
         for j in row:
             if j < 0:
@@ -662,7 +676,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     pair = counts[:, :, None] * (~is_target)[:, None, :]  # (target j, non-target k)
     dt = input._data.dtype
     margins = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
-    loss = (margins * Tensor._make(pair.astype(dt), input.device)).sum((1, 2)) / c
+    loss = (margins * _host_const(pair.astype(dt), input.device)).sum((1, 2)) / c
     if ndim <= 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -679,23 +693,23 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     ndim = input.dim()
     x = input.reshape(1, -1) if ndim <= 1 else input
     n, c = x.shape
-    t = target._data.reshape(-1)
+    t = _host(target).reshape(-1)
     if t.shape[0] != n or ndim > 2:
         raise RuntimeError(f"inconsistent target size, expected {n} but got "
                            f"{list(target.shape)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise RuntimeError("target out of range")
     dev = input.device
-    t_col = Tensor._make(t.reshape(-1, 1), dev)
+    t_col = _host_const(t.reshape(-1, 1), dev)
     x_y = x.gather(1, t_col)
     z = (margin - x_y + x).clamp_min(0)
     if p == 2:
         z = z * z
     if weight is not None:
-        z = z * weight.index_select(0, Tensor._make(t, dev)).unsqueeze(1)
-    others = np.ones((n, c), dtype=input._data.dtype)
+        z = z * weight.index_select(0, _host_const(t, dev)).unsqueeze(1)
+    others = np.ones((n, c), dtype=input.dtype.np)
     others[np.arange(n), t] = 0
-    loss = (z * Tensor._make(others, dev)).sum(1) / c
+    loss = (z * _host_const(others, dev)).sum(1) / c
     if ndim <= 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
