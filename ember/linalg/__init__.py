@@ -41,7 +41,7 @@ __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "inv_ex",
            "cross", "diagonal"]
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):  # noqa: A002
+def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
     """A vector norm (over one dim, or of a 1-D input) or a matrix norm (over two dims, or of a 2-D
     input given ``ord``); without ``ord`` and ``dim``, the 2-norm of all elements."""
     return linalg_norm(A, ord, dim, keepdim, out=out, dtype=dtype)
@@ -69,7 +69,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return return_types.linalg_svd(_svd(A, full_matrices, "linalg.svd"))
 
 
-def cross(input, other, *, dim=-1, out=None):  # noqa: A002
+def cross(input, other, *, dim=-1, out=None):
     """The cross product of 3-vectors along ``dim`` (the last by default)."""
     result = linalg_cross(input, other, dim)
     if out is not None:

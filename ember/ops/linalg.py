@@ -254,7 +254,7 @@ class Addmm(Primitive):
         return _ADDMM_NODES.get(self.nd, "AddmmBackward0")
 
 
-def matmul(input, other, *, out=None):  # noqa: A002 - torch's argument name
+def matmul(input, other, *, out=None):
     """The matrix product of two tensors, with all of ``torch.matmul``'s cases: 1-D operands are
     promoted to matrices (and the added dim removed), batch dims broadcast."""
     if out is None:
@@ -262,7 +262,7 @@ def matmul(input, other, *, out=None):  # noqa: A002 - torch's argument name
     return handle_out(Matmul.apply(input, other), out, "matmul")
 
 
-def mm(input, mat2, *, out=None):  # noqa: A002
+def mm(input, mat2, *, out=None):
     """The product of two matrices (2-D only; see ``matmul`` for the general case)."""
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -282,13 +282,13 @@ def _check_bmm(b1, b2) -> None:
                            f"{b2.shape[1]}].")
 
 
-def bmm(input, mat2, *, out=None):  # noqa: A002
+def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors with the same batch size (no broadcasting)."""
     _check_bmm(input, mat2)
     return handle_out(Matmul.apply(input, mat2), out, "bmm")
 
 
-def mv(input, vec, *, out=None):  # noqa: A002
+def mv(input, vec, *, out=None):
     """The product of a matrix and a vector."""
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
@@ -300,20 +300,20 @@ def _check_vectors(a, b) -> None:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
 
 
-def dot(input, tensor, *, out=None):  # noqa: A002
+def dot(input, tensor, *, out=None):
     """The dot product of two 1-D tensors of the same dtype."""
     _check_vectors(input, tensor)
     return handle_out(Matmul.apply(input, tensor), out, "dot")
 
 
-def vdot(input, other, *, out=None):  # noqa: A002
+def vdot(input, other, *, out=None):
     """The dot product with the first vector conjugated."""
     _check_vectors(input, other)
     a = input.conj() if input.is_complex() else input
     return handle_out(Matmul.apply(a, other), out, "vdot")
 
 
-def inner(input, other, *, out=None):  # noqa: A002
+def inner(input, other, *, out=None):
     """Sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``."""
     if input.ndim == 0 or other.ndim == 0:
         return handle_out(input * other, out, "inner")
@@ -323,7 +323,7 @@ def inner(input, other, *, out=None):  # noqa: A002
     return handle_out(tensordot(input, other, dims=([-1], [-1])), out, "inner")
 
 
-def outer(input, vec2, *, out=None):  # noqa: A002
+def outer(input, vec2, *, out=None):
     """The outer product of two vectors (dtypes promote, as a product does)."""
     if input.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D")
@@ -342,13 +342,13 @@ def _check_addmm(mat1, mat2) -> None:
         raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):  # noqa: A002
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)``; with ``beta=0`` ``input`` is ignored (nan too)."""
     _check_addmm(mat1, mat2)
     return handle_out(Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha), out, "addmm")
 
 
-def _check_addmv(input, mat, vec) -> None:  # noqa: A002
+def _check_addmv(input, mat, vec) -> None:
     if mat.ndim != 2 or vec.ndim != 1 or input.ndim > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
                            f"{vec.ndim}")
@@ -358,13 +358,13 @@ def _check_addmv(input, mat, vec) -> None:  # noqa: A002
                            f"vec ({vec.shape[0]})")
 
 
-def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):  # noqa: A002
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat @ vec)``."""
     _check_addmv(input, mat, vec)
     return handle_out(Addmm.apply(input, mat, vec, beta=beta, alpha=alpha), out, "addmv")
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     _check_bmm(batch1, batch2)
     return handle_out(Addmm.apply(input, batch1, batch2, beta=beta, alpha=alpha), out, "baddbmm")
@@ -376,14 +376,14 @@ def _flatten_batches(batch1, batch2):
     return (batch1.transpose(0, 1).reshape(n, nb * k), batch2.reshape(nb * k, batch2.shape[2]))
 
 
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     _check_bmm(batch1, batch2)
     m1, m2 = _flatten_batches(batch1, batch2)
     return handle_out(Addmm.apply(input, m1, m2, beta=beta, alpha=alpha), out, "addbmm")
 
 
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):  # noqa: A002
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * outer(vec1, vec2)``."""
     for name, v in (("vec1", vec1), ("vec2", vec2)):
         if v.ndim != 1:
@@ -619,7 +619,7 @@ def tensordot(a, b, dims=2, out=None):
     return handle_out(result, out, "tensordot")
 
 
-def kron(input, other, *, out=None):  # noqa: A002
+def kron(input, other, *, out=None):
     """The Kronecker product (block ``(i, j)`` is ``input[i, j] * other``)."""
     n = max(input.ndim, other.ndim)
     sa = (1,) * (n - input.ndim) + tuple(input.shape)
@@ -644,7 +644,7 @@ class LinalgCross(Primitive):
         return ga, gb
 
 
-def linalg_cross(input, other, dim=-1, name="linalg.cross"):  # noqa: A002
+def linalg_cross(input, other, dim=-1, name="linalg.cross"):
     """The cross product of 3-vectors along ``dim`` (inputs broadcast; same dtype required)."""
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
@@ -657,7 +657,7 @@ def linalg_cross(input, other, dim=-1, name="linalg.cross"):  # noqa: A002
     return LinalgCross.apply(input, other, dim=d - input.ndim)
 
 
-def cross(input, other, dim=None, *, out=None):  # noqa: A002
+def cross(input, other, dim=None, *, out=None):
     """The cross product along ``dim`` (by default, with a deprecation warning as in torch, the
     first dim of size 3)."""
     if dim is None:
@@ -771,7 +771,7 @@ def inv(A, *, out=None):
     return handle_out(LinalgInvEx.apply(A), out, "linalg.inv")
 
 
-def inverse(input, *, out=None):  # noqa: A002
+def inverse(input, *, out=None):
     """``torch.inverse``: the same as ``linalg.inv``."""
     return inv(input, out=out)
 
@@ -850,12 +850,12 @@ def _slogdet(A, name):
     return LinalgSlogdet.apply(A)
 
 
-def slogdet(input, *, out=None):  # noqa: A002
+def slogdet(input, *, out=None):
     """``(sign, logabsdet)`` of the determinant, as ``torch.slogdet``."""
     return return_types.slogdet(_slogdet(input, "linalg.slogdet"))
 
 
-def logdet(input):  # noqa: A002
+def logdet(input):
     """``log(det(input))``: nan for a negative determinant, -inf for a singular matrix."""
     sign, logabs = _slogdet(input, "logdet")
     neg = _host(sign._data) < 0
@@ -1004,7 +1004,7 @@ class LinalgCholeskyEx(Primitive):
         return (s + s.mT) * 0.5
 
 
-def cholesky(input, upper=False, *, out=None):  # noqa: A002
+def cholesky(input, upper=False, *, out=None):
     """``torch.cholesky`` (deprecated in torch, with this warning, for ``linalg.cholesky``)."""
     warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
                   "removed in a future PyTorch release.\nL = torch.cholesky(A)\nshould be "
@@ -1108,7 +1108,7 @@ def _qr(A, mode, name):
     return LinalgQr.apply(A, mode=mode)
 
 
-def qr(input, some=True, *, out=None):  # noqa: A002
+def qr(input, some=True, *, out=None):
     """``torch.qr`` (deprecated in torch, with this warning, for ``linalg.qr``): ``some=False`` is
     mode 'complete'."""
     warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a "
@@ -1221,7 +1221,7 @@ def _svd(A, full_matrices, name):
     return LinalgSvd.apply(A, full_matrices=full_matrices)
 
 
-def svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
+def svd(input, some=True, compute_uv=True, *, out=None):
     """``torch.svd``: ``(U, S, V)`` with ``V`` (not its transpose); ``some=False`` gives full
     square ``U`` and ``V``; ``compute_uv=False`` gives zero-filled ``U`` and ``V``."""
     U, S, Vh = _svd(input, not some, "linalg.svd")
@@ -1288,7 +1288,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     return handle_out(result, out, "linalg.pinv")
 
 
-def pinverse(input, rcond=1e-15):  # noqa: A002
+def pinverse(input, rcond=1e-15):
     """``torch.pinverse``: ``linalg.pinv`` with a relative tolerance ``rcond``."""
     return pinv(input, rtol=rcond)
 
@@ -1324,7 +1324,7 @@ def vecdot(x, y, *, dim=-1, out=None):
 
 # --- norms ---------------------------------------------------------------------------------------
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all dims by default); ``ord`` may be inf, -inf or 0
     (the number of non-zeros)."""
     if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
@@ -1353,7 +1353,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):  # noqa: A002
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """A matrix norm over the two dims ``dim``: 'fro', 'nuc', or ord 1, -1, 2, -2, inf, -inf."""
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
@@ -1389,7 +1389,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     return handle_out(r, out, "linalg.matrix_norm")
 
 
-def linalg_norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):  # noqa: A002
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
     """``ember.linalg.norm``: a vector norm (1 dim, or a 1-D input) or a matrix norm (2 dims, or
     a 2-D input given ``ord``); without ``ord`` and ``dim`` the 2-norm of the flattened input."""
     if dim is not None:
@@ -1408,7 +1408,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None): 
     return matrix_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
 
 
-def dist(input, other, p=2):  # noqa: A002
+def dist(input, other, p=2):
     """The ``p``-norm of ``input - other`` (broadcast)."""
     return vector_norm(input - other, p)
 

@@ -388,7 +388,7 @@ def normal(mean, std=None, size=None, *, generator=None, out=None, dtype=None, l
     return result
 
 
-def bernoulli(input, p=None, *, generator=None, out=None):  # noqa: A002 - torch's argument name
+def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 samples (in ``input``'s dtype) that are 1 with probability ``input`` (or ``p``)."""
     rng = _rng(generator)
     if p is None:
@@ -430,7 +430,7 @@ def _multinomial_draw(rng, probs, num_samples, replacement):
     return np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):  # noqa: A002
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Indices sampled from the categorical distribution(s) in the last dim of ``input``."""
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
@@ -454,7 +454,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     return _result(idx, input.device, False, out, "multinomial")
 
 
-def poisson(input, generator=None):  # noqa: A002 - torch's argument name
+def poisson(input, generator=None):
     """Poisson samples with rates ``input`` (same dtype as ``input``)."""
     _require_float(input.dtype, "poisson_cpu")
     rng = _rng(generator)
@@ -467,12 +467,12 @@ def poisson(input, generator=None):  # noqa: A002 - torch's argument name
     return Sample.apply(input, draw=draw, node="PoissonBackward0")
 
 
-def _like_dtype_device(input, dtype, device):  # noqa: A002 - torch's argument name
+def _like_dtype_device(input, dtype, device):
     return (input.dtype if dtype is None else _dt.to_dtype(dtype),
             input.device if device is None else canonical_device(device))
 
 
-def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, generator=None):
     """``rand`` with ``input``'s shape, dtype and device."""
     d, dev = _like_dtype_device(input, dtype, device)
@@ -480,7 +480,7 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
     return _result(_uniform(_rng(generator), input.shape, d.np), dev, requires_grad)
 
 
-def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None, generator=None):
     """``randn`` with ``input``'s shape, dtype and device."""
     d, dev = _like_dtype_device(input, dtype, device)
@@ -488,7 +488,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
     return _result(_standard_normal(_rng(generator), input.shape, d.np), dev, requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,  # noqa: A002
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
                  requires_grad=False, memory_format=None, generator=None):
     """``randint`` with ``input``'s shape, dtype and device: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
