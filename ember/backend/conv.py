@@ -23,7 +23,8 @@ import itertools
 import math
 
 __all__ = ["out_size", "pad", "windows", "conv_forward", "conv_input_grad", "conv_weight_grad",
-           "col2im"]
+           "col2im", "pool_pads", "max_pool", "flat_indices", "max_pool_scatter",
+           "max_pool_gather", "avg_divisor", "window_sum", "window_sum_adjoint"]
 
 _CHUNK_BYTES = 8 << 20
 _P_MIN = 64
@@ -176,3 +177,143 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
         gw += xp.matmul(g2.reshape(G, O // G, n * P),
                         cols.reshape(G, Cg * K, n * P).swapaxes(1, 2))
     return gw.reshape((O, Cg) + tuple(kernel))
+
+
+# --- pooling -------------------------------------------------------------------------------------
+# A pooling window is visited one kernel offset at a time: ``_offsets`` gives, per offset, the
+# strided slices selecting that element of every window, so each step is one vectorised operation
+# over the output (K steps in all) and nothing of window size is ever materialised.
+
+def _offsets(kernel, stride, dilation, out):
+    """Per kernel offset (row-major), the slices of a padded array picking it in every window."""
+    return [(Ellipsis,) + tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                                for o, d, s, n in zip(offs, dilation, stride, out))
+            for offs in itertools.product(*(range(k) for k in kernel))]
+
+
+def pool_pads(in_spatial, kernel, stride, padding, dilation, out):
+    """``((lo, hi), ...)`` covering every window, the last ones of ``ceil_mode`` included."""
+    return tuple((p, max(p, (n - 1) * s + d * (k - 1) + 1 - size - p))
+                 for size, k, s, p, d, n in zip(in_spatial, kernel, stride, padding, dilation, out))
+
+
+def _lowest(xp, dtype):
+    return -xp.inf if dtype.kind == "f" else xp.iinfo(dtype).min
+
+
+def max_pool(xp, x, kernel, stride, pads, dilation, out, with_arg):
+    """Window maxima (N, C, *out) and, if ``with_arg``, each window's argmax as a kernel offset.
+
+    NaN wins, as in PyTorch (``maximum`` propagates it); among equal maxima the first offset wins.
+    """
+    xpad = pad(xp, x, pads, _lowest(xp, x.dtype))
+    sl = _offsets(kernel, stride, dilation, out)
+    y = xpad[sl[0]].copy()
+    for s in sl[1:]:
+        xp.maximum(y, xpad[s], out=y)
+    if not with_arg:
+        return y, None
+    # The first maximal offset, found with byte-wide boolean arithmetic: ``where`` and masked
+    # copies branch on a random mask and cost 5-50x more here.
+    small = len(sl) < 256
+    arg = xp.zeros(y.shape, dtype=xp.uint8 if small else xp.int32)
+    found = xp.equal(xpad[sl[0]], y)
+    hit = xp.empty(y.shape, dtype=bool)
+    for o in range(1, len(sl)):
+        xp.equal(xpad[sl[o]], y, out=hit)
+        xp.greater(hit, found, out=hit)  # hit and not found
+        if small:
+            arg += hit.view(xp.uint8) * xp.uint8(o)
+        else:
+            arg += hit * o
+        found |= hit
+    if x.dtype.kind == "f" and xp.isnan(y).any():  # PyTorch keeps the last NaN of a window
+        for o, s in enumerate(sl):
+            arg[xp.isnan(xpad[s])] = o
+    return y, arg
+
+
+def flat_indices(xp, arg, kernel, stride, pads, dilation, in_spatial):
+    """Kernel offsets ``arg`` as PyTorch's indices: positions in the flattened input plane."""
+    nd = len(kernel)
+    out = arg.shape[-nd:]
+    offs = xp.asarray(list(itertools.product(*(range(k) for k in kernel))), dtype=xp.int64)
+    idx = xp.zeros(arg.shape, dtype=xp.int64)
+    for i in range(nd):
+        pos = xp.arange(out[i], dtype=xp.int64) * stride[i] - pads[i][0]
+        pos = pos.reshape((-1,) + (1,) * (nd - 1 - i)) + offs[:, i][arg] * dilation[i]
+        idx *= in_spatial[i]
+        idx += pos
+    return idx
+
+
+def _no_overlap(kernel, stride, dilation) -> bool:
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
+def _crop(buf, in_spatial, pads):
+    return buf[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(in_spatial, pads))]
+
+
+def max_pool_scatter(xp, g, arg, kernel, stride, pads, dilation, in_spatial):
+    """The adjoint of ``max_pool_gather``: each window's ``g`` sent to its argmax."""
+    out = g.shape[2:]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_spatial, pads))
+    gx = xp.zeros(g.shape[:2] + padded, dtype=g.dtype)
+    mask = xp.empty(g.shape, dtype=bool)
+    sl = _offsets(kernel, stride, dilation, out)
+    if not xp.isfinite(g).all():  # masks by multiplication would spread 0 * inf = nan
+        for o, s in enumerate(sl):
+            gx[s] += xp.where(xp.equal(arg, o, out=mask), g, 0)
+    elif _no_overlap(kernel, stride, dilation):  # every position in one window at most: write
+        for o, s in enumerate(sl):
+            xp.multiply(g, xp.equal(arg, o, out=mask), out=gx[s])
+    else:
+        for o, s in enumerate(sl):
+            gx[s] += g * xp.equal(arg, o, out=mask)
+    return xp.ascontiguousarray(_crop(gx, in_spatial, pads))
+
+
+def max_pool_gather(xp, h, arg, kernel, stride, pads, dilation):
+    """``h`` read at each window's argmax: (N, C, *arg.shape[2:])."""
+    hpad = pad(xp, h, pads)
+    y = xp.zeros(arg.shape, dtype=h.dtype)
+    mask = xp.empty(arg.shape, dtype=bool)
+    for o, s in enumerate(_offsets(kernel, stride, dilation, arg.shape[2:])):
+        y += xp.where(xp.equal(arg, o, out=mask), hpad[s], 0)
+    return y
+
+
+def avg_divisor(xp, in_spatial, kernel, stride, padding, out, count_include_pad, dtype):
+    """PyTorch's divisor of every average-pooling window, shaped to broadcast over (*out)."""
+    div = None
+    nd = len(kernel)
+    for i in range(nd):
+        start = xp.arange(out[i]) * stride[i] - padding[i]
+        end = xp.minimum(start + kernel[i], in_spatial[i] + padding[i])
+        if count_include_pad:
+            n = end - start
+        else:
+            n = xp.minimum(end, in_spatial[i]) - xp.maximum(start, 0)
+        n = n.reshape((-1,) + (1,) * (nd - 1 - i))
+        div = n if div is None else div * n
+    return div.astype(dtype)
+
+
+def window_sum(xp, x, kernel, stride, pads, out):
+    """The sum of every window (zero padding)."""
+    xpad = pad(xp, x, pads)
+    sl = _offsets(kernel, stride, (1,) * len(kernel), out)
+    y = xpad[sl[0]].copy()
+    for s in sl[1:]:
+        y += xpad[s]
+    return y
+
+
+def window_sum_adjoint(xp, g, kernel, stride, pads, in_spatial):
+    """The adjoint of ``window_sum``: ``g`` added back to every element of its window."""
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_spatial, pads))
+    gx = xp.zeros(g.shape[:2] + padded, dtype=g.dtype)
+    for s in _offsets(kernel, stride, (1,) * len(kernel), g.shape[2:]):
+        gx[s] += g
+    return xp.ascontiguousarray(_crop(gx, in_spatial, pads))
