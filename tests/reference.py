@@ -32,8 +32,8 @@ def rand(shape, dtype="float32", low=-2.0, high=2.0, seed=None, positive=False):
 
 def to_numpy(t):
     if isinstance(t, torch.Tensor):
-        t = t.detach()
-        return t.float().numpy() if t.dtype == torch.bfloat16 else t.numpy()
+        t = t.detach()  # force: torch may return a lazy ZeroTensor as a gradient
+        return t.float().numpy(force=True) if t.dtype == torch.bfloat16 else t.numpy(force=True)
     if isinstance(t, ember.Tensor):
         return t.detach().numpy()
     return np.asarray(t)

@@ -28,6 +28,8 @@ def _reduce_to(g, shape, dtype):
         if lead or g._data.shape != shape:
             g = g.reshape(shape)
     if g._data.dtype != dtype:
+        if g._data.dtype.kind == "c" and dtype.kind != "c":
+            g = g.real  # a real input's gradient is the real part, as torch
         g = g.to(_FROM_NP[dtype])
     return g
 

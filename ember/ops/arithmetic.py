@@ -6,6 +6,8 @@ like PyTorch) and its backward on Tensors. Broadcasting is undone by the engine,
 
 from __future__ import annotations
 
+import numpy as np
+
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
@@ -15,6 +17,19 @@ _BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute",
            "rsub", "promoted", "handle_out"]
+
+
+_INT_RANGE = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
+              for t in (np.int8, np.int16, np.int32, np.int64, np.uint8)}
+
+
+def wrap_int(v: int, r):
+    """A Python int outside integer dtype ``r``'s range, wrapped as a C cast does (torch converts
+    the scalar to the tensor's dtype; NumPy 2 refuses it)."""
+    lo, hi = _INT_RANGE[r]
+    if lo <= v <= hi:
+        return v
+    return np.array(v).astype(r)[()]  # OverflowError beyond int64, as torch's
 
 
 def promoted(a, b):
@@ -27,7 +42,12 @@ def promoted(a, b):
         a = a.astype(r)
     if db is not None and db != r:
         b = b.astype(r)
-    if r == _BF16:  # NumPy widens bfloat16 with a Python float; torch keeps bfloat16
+    if r.kind in "iu":
+        if type(a) is int:
+            a = wrap_int(a, r)
+        if type(b) is int:
+            b = wrap_int(b, r)
+    elif r == _BF16:  # NumPy widens bfloat16 with a Python float; torch keeps bfloat16
         a = a if da is not None else r.type(a)
         b = b if db is not None else r.type(b)
     return a, b, r
@@ -239,7 +259,7 @@ class Abs(Primitive):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        return g * a.sign()
+        return g * a.sgn()
 
 
 def add(input, other, *, alpha=1, out=None):

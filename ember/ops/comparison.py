@@ -11,7 +11,7 @@ import numpy as np
 
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
-from ember.ops.arithmetic import handle_out, promoted
+from ember.ops.arithmetic import handle_out, promoted, wrap_int
 from ember.ops.creation import zeros_like
 from ember.ops.pointwise import _kernel_name, _require_tensor, kernel_error
 
@@ -19,19 +19,6 @@ __all__ = ["eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "gre
            "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
            "bitwise_right_shift", "equal", "isclose", "allclose"]
-
-_INT_RANGE = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
-              for t in (np.int8, np.int16, np.int32, np.int64, np.uint8)}
-
-
-def _wrap(v: int, r):
-    """A Python int outside dtype ``r``'s range, wrapped as a C cast does (torch converts the
-    scalar to the tensor's dtype; NumPy would compare it exactly or refuse it)."""
-    lo, hi = _INT_RANGE[r]
-    if lo <= v <= hi:
-        return v
-    return np.array(v).astype(r)[()]  # OverflowError beyond int64, as torch's
-
 
 def _operands(a, b):
     """``a`` and ``b`` (arrays or Python numbers) in the dtype torch computes ``a op b`` in."""
@@ -47,9 +34,9 @@ def _operands(a, b):
     a, b, r = promoted(a, b)
     if r.kind in "iu":
         if type(b) is int:
-            b = _wrap(b, r)
+            b = wrap_int(b, r)
         elif type(a) is int:
-            a = _wrap(a, r)
+            a = wrap_int(a, r)
     return a, b, r
 
 
