@@ -13,6 +13,7 @@ from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 
 _BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+_BOOL = np.dtype(np.bool_)
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute",
@@ -101,9 +102,9 @@ class Add(Primitive):
 class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        if getattr(a, "dtype", None) == bool or getattr(b, "dtype", None) == bool:
-            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                               "If you are trying to invert a mask, use the `~` or "
+        if getattr(a, "dtype", None) == _BOOL or getattr(b, "dtype", None) == _BOOL:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
                                "`logical_not()` operator instead.")
         a, b, _ = promoted(a, b)
         ctx.alpha = alpha
@@ -239,7 +240,7 @@ def _full_like(t, value):
 class Neg(Primitive):
     @staticmethod
     def forward(ctx, a):
-        if a.dtype == bool:
+        if a.dtype == _BOOL:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                                "you are trying to invert a mask, use the `~` or `logical_not()` "
                                "operator instead.")

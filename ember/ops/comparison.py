@@ -7,8 +7,6 @@ take integer and bool tensors only. None of these results carries a gradient.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.ops.arithmetic import handle_out, promoted, wrap_int
