@@ -44,38 +44,52 @@ def _norm_grad_tensors(g_xhat, x, axes, eps):
     return gx, xhat
 
 
+def _channel_sums(xp, ndim):
+    """``(sum_c(a), sum_c(a * b))`` over every dim but 1, via einsum: its reduction loops are
+    several times faster than ``ndarray.sum`` over non-trailing axes."""
+    letters = "abcdefghij"[:ndim]
+    one, two = f"{letters}->b", f"{letters},{letters}->b"
+    return (lambda a: xp.einsum(one, a)), (lambda a, b: xp.einsum(two, a, b))
+
+
 class BatchNorm(Primitive):
     """``(x - mean) / sqrt(var + eps) * w + b`` per channel (dim 1); in training the statistics
-    are the batch's (biased variance) and the running ones are updated in place."""
+    are the batch's (biased variance) and the running ones are updated in place.
+
+    Fused for speed: forward and backward each take a handful of passes over the input, with
+    the per-channel factors folded together (backward: ``gx = g*a + xc*b + c`` per channel).
+    """
 
     @staticmethod
     def forward(ctx, x, w, b, running_mean, running_var, training, momentum, eps):
         xp = ctx.xp
         c = x.shape[1]
-        axes = (0,) + tuple(range(2, x.ndim))
+        n = x.size // c if c else 0
         bshape = (1, c) + (1,) * (x.ndim - 2)
-        ctx.axes, ctx.bshape, ctx.training, ctx.eps = axes, bshape, training, eps
+        sum1, sum2 = _channel_sums(xp, x.ndim)
+        ctx.axes, ctx.bshape, ctx.training, ctx.eps, ctx.n = (0,) + tuple(range(2, x.ndim)), \
+            bshape, training, eps, n
         if training:
-            mean = _mean(x, axes)
-            xc = x - mean
-            var = _mean(xc * xc, axes)
+            mean = sum1(x) * x.dtype.type(1 / n)
+            xc = x - mean.reshape(bshape)
+            var = sum2(xc, xc) * x.dtype.type(1 / n)
             invstd = 1 / xp.sqrt(var + eps)
             if running_mean is not None:
-                n = x.size // c
-                _update_running(running_mean, mean.reshape(c), momentum)
-                _update_running(running_var, var.reshape(c) * (n / max(n - 1, 1)), momentum)
+                _update_running(running_mean, mean, momentum)
+                _update_running(running_var, var * (n / max(n - 1, 1)), momentum)
         else:
-            mean = running_mean._data.reshape(bshape)
-            invstd = (1 / xp.sqrt(running_var._data + eps)).reshape(bshape)
-            xc = x - mean
-            ctx.mean = mean
-        xhat = xc * invstd
-        ctx.xhat, ctx.invstd = xhat, invstd
+            mean = running_mean._data
+            invstd = 1 / xp.sqrt(running_var._data + eps)
+            xc = x - mean.reshape(bshape)
+            ctx.mean = mean.reshape(bshape)
+        invstd = invstd.astype(x.dtype, copy=False)
+        ctx.xc, ctx.invstd = xc, invstd
         ctx.save_for_backward(x, w)
-        out = xhat * w.reshape(bshape) if w is not None else xhat.copy()
+        scale = invstd * w if w is not None else invstd
+        out = xc * scale.reshape(bshape)
         if b is not None:
             out += b.reshape(bshape)
-        return out.astype(x.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -87,23 +101,27 @@ class BatchNorm(Primitive):
             if ctx.training:
                 gx, xhat = _norm_grad_tensors(g_xhat, x, axes, ctx.eps)
             else:
-                invstd = Tensor._make(ctx.invstd, ctx.device)
+                invstd = Tensor._make(ctx.invstd.reshape(bshape), ctx.device)
                 xhat = (x - Tensor._make(ctx.mean, ctx.device)) * invstd
                 gx = g_xhat * invstd
             gw = (g * xhat).sum(axes) if need_w else None
             gb = g.sum(axes) if need_b else None
             return gx, gw, gb
-        ga, xhat, invstd, dev = g._data, ctx.xhat, ctx.invstd, ctx.device
+        ga, xc, invstd, dev = g._data, ctx.xc, ctx.invstd, ctx.device
+        sum1, sum2 = _channel_sums(ctx.xp, ga.ndim)
+        sum_g = sum1(ga) if (need_b or ctx.training) else None
+        sum_gxc = sum2(ga, xc) if (need_w or ctx.training) else None
         gx = None
         if ctx.needs_input_grad[0]:
-            gxhat = ga * w._data.reshape(bshape) if w is not None else ga
+            a = invstd * w._data if w is not None else invstd
+            gx = ga * a.reshape(bshape)
             if ctx.training:
-                gx = _norm_grad_arrays(gxhat, xhat, invstd, axes)
-            else:
-                gx = gxhat * invstd
-            gx = Tensor._make(gx.astype(ga.dtype, copy=False), dev)
-        gw = Tensor._make((ga * xhat).sum(axes), dev) if need_w else None
-        gb = Tensor._make(ga.sum(axes), dev) if need_b else None
+                inv_n = ga.dtype.type(1 / ctx.n)
+                gx -= xc * (a * invstd * invstd * sum_gxc * inv_n).reshape(bshape)
+                gx -= (a * sum_g * inv_n).reshape(bshape)
+            gx = Tensor._make(gx, dev)
+        gw = Tensor._make(sum_gxc * invstd, dev) if need_w else None
+        gb = Tensor._make(sum_g, dev) if need_b else None
         return gx, gw, gb
 
 
