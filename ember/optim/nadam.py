@@ -1,0 +1,102 @@
+"""NAdam: Adam with Nesterov momentum (and its momentum-decay schedule)."""
+
+from __future__ import annotations
+
+from ember.backend import array_module
+from ember.ops.creation import zeros_like
+from ember.optim.optimizer import (
+    Optimizer,
+    _check_betas,
+    _check_lr,
+    _lerp_,
+    _real,
+    _step_tensor,
+    _value,
+)
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """NAdam, as ``torch.optim.NAdam`` (its single-tensor arithmetic).
+
+    Args:
+        params: parameters or parameter groups to optimize.
+        lr: learning rate (default 2e-3).
+        betas: coefficients of the running averages (default (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default 1e-8).
+        weight_decay: weight decay (default 0).
+        momentum_decay: momentum decay psi (default 4e-3).
+        decoupled_weight_decay: decay the weights directly, as AdamW (default False).
+        maximize: maximize the objective instead of minimizing it (default False).
+        foreach, capturable, differentiable: accepted and kept in the groups, as torch's; ember
+            has one update path (``differentiable=True`` is not supported).
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "momentum_decay": momentum_decay,
+                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, weight_decay, eps = _value(group["lr"]), group["weight_decay"], group["eps"]
+            beta1, beta2 = group["betas"]
+            momentum_decay = group["momentum_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _step_tensor()
+                    state["mu_product"] = _step_tensor(1.0)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_avg_sq"] = zeros_like(p)
+                # On the arrays, in torch's order of operations; mu_product stays a float32 scalar.
+                xp = array_module(p._device)
+                param, grad = p._data, p.grad._data
+                if group["maximize"]:
+                    grad = -grad
+                param, grad = _real(param), _real(grad)
+                exp_avg = _real(state["exp_avg"]._data)
+                exp_avg_sq = _real(state["exp_avg_sq"]._data)
+                state["step"]._data += 1
+                step = float(state["step"]._data)
+                bias_correction2 = 1 - beta2**step
+                if weight_decay != 0:
+                    if group["decoupled_weight_decay"]:
+                        param *= 1 - lr * weight_decay
+                    else:
+                        grad = grad + weight_decay * param
+                mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+                mu_product = state["mu_product"]._data
+                mu_product *= mu
+                _lerp_(exp_avg, grad, 1 - beta1)
+                exp_avg_sq *= beta2
+                exp_avg_sq += (1 - beta2) * grad * grad
+                denom = xp.sqrt(exp_avg_sq / bias_correction2)
+                denom += eps
+                mu_product = float(mu_product)
+                param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
+                param += ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * (exp_avg / denom)
+                p._bump_version()
+                for s in state.values():
+                    s._bump_version()
+        return loss
