@@ -1,4 +1,4 @@
-"""``DistributedSampler``, as ``torch.utils.data.distributed``: each process's share of a dataset."""
+"""``DistributedSampler``, as ``torch.utils.data.distributed``: a process's share of the data."""
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def test_stack_dataset():
         assert_same_batch(a, b)
     ds = E.StackDataset(_Batched(3), [7, 8, 9])
     assert ds.__getitems__([0, 2]) == [(100, 7), (102, 9)] and ds[1] == (-1, 8)
-    with pytest.raises(ValueError, match="Nested dataset's output size mismatch. Expected 2, got 1"):
+    with pytest.raises(ValueError, match="output size mismatch. Expected 2, got 1"):
         E.StackDataset(_Batched(3, short=True), [7, 8, 9]).__getitems__([0, 1])
 
 
