@@ -22,6 +22,9 @@ __all__ = ["Function", "Primitive", "FunctionCtx", "once_differentiable"]
 
 _seq = itertools.count()
 _new = object.__new__
+# Set by ember.onnx / SummaryWriter.add_graph while they record one forward pass:
+# ``_trace_hook(ctx, args, attrs, out)`` after every ``Primitive.apply``. None otherwise.
+_trace_hook = None
 _BF16 = _dtypes.bfloat16.np if _dtypes.bfloat16 is not None else None
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -321,12 +324,16 @@ class Primitive(FunctionCtx):
                 outs[0]._make_view_of(args[0], cls, args[1:], attrs)
             if record:
                 ctx._record(edges, args, outs)
+            if _trace_hook is not None:
+                _trace_hook(ctx, args, attrs, outs)
             return outs
         res = make(out, dev)
         if cls.is_view:
             res._make_view_of(args[0], cls, args[1:], attrs)
         if record:
             ctx._record(edges, args, (res,))
+        if _trace_hook is not None:
+            _trace_hook(ctx, args, attrs, res)
         return res
 
 
