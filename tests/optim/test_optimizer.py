@@ -193,8 +193,10 @@ def test_step_pre_hook_with_a_bad_result():
 
 
 def test_global_step_hooks():
-    from ember.optim.optimizer import (register_optimizer_step_post_hook,
-                                       register_optimizer_step_pre_hook)
+    from ember.optim.optimizer import (
+        register_optimizer_step_post_hook,
+        register_optimizer_step_pre_hook,
+    )
 
     seen = []
     h1 = register_optimizer_step_pre_hook(lambda o, a, k: seen.append("pre"))
