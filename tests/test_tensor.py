@@ -628,3 +628,20 @@ def test_cuda_unavailable_here():
 
 def test_math_constants_not_shadowed():
     assert math.isclose(float(ember.tensor(math.pi)), math.pi, rel_tol=1e-6)
+
+
+def test_assigning_grad_is_checked_like_torch():
+    import torch
+
+    for lib in (torch, ember):
+        x = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="gradient of size"):
+            x.grad = lib.ones(3)
+        with pytest.raises(RuntimeError, match="dtype"):
+            x.grad = lib.ones(2, dtype=lib.float64)
+        with pytest.raises(TypeError, match="Tensor or None"):
+            x.grad = 3
+        x.grad = lib.full((2,), 5.0)
+        assert x.grad.tolist() == [5.0, 5.0]
+        del x.grad
+        assert x.grad is None
