@@ -3,6 +3,7 @@ attribute ``module`` (so its state_dict keys start with ``module.``, as torch's)
 
 from __future__ import annotations
 
+import warnings
 from itertools import chain
 
 from ember.nn.modules.module import Module
@@ -17,12 +18,12 @@ def _device_ids(device_ids):
         return []
     if device_ids is None:
         device_ids = list(range(cuda.device_count()))
-    ids = [d.index if hasattr(d, "index") else int(d) for d in device_ids]
+    ids = [(d.index or 0) if hasattr(d, "index") else int(d) for d in device_ids]
     if len(ids) > 1:
-        raise NotImplementedError("ember's DataParallel runs on one device; splitting a batch "
-                                  "over several GPUs comes with multi-GPU support. Pass "
-                                  "device_ids=[0].")
-    return ids
+        # same results on one device; splitting the batch across GPUs is not implemented yet
+        warnings.warn(f"ember's DataParallel runs the module on cuda:{ids[0]} only; splitting a "
+                      "batch over several GPUs is not implemented yet.", stacklevel=3)
+    return ids[:1]
 
 
 class DataParallel(Module):
@@ -30,7 +31,8 @@ class DataParallel(Module):
 
     Args:
         module: the module to run.
-        device_ids: GPUs to use (default: all; ember uses one); ignored without a GPU.
+        device_ids: GPUs to use (default: all); ember runs on the first of them (with a warning
+            when given several); ignored without a GPU.
         output_device: where the output goes (default ``device_ids[0]``).
         dim: the batch dimension that would be split across devices.
     """
