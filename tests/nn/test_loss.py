@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nn_check import check_layer, same_repr
 from reference import check, gradcheck, rand, same_error
 
@@ -350,3 +352,14 @@ def test_layer_argument_errors():
         ember.nn.TripletMarginLoss(margin=0)
     with pytest.raises(TypeError, match="delta must be a float or int"):
         ember.nn.HuberLoss(delta="1")
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 4), c=st.integers(1, 5), extra=st.lists(st.integers(1, 3), max_size=2),
+       smoothing=st.sampled_from([0.0, 0.3]), reduction=st.sampled_from(["mean", "sum", "none"]),
+       seed=st.integers(0, 100))
+def test_cross_entropy_shapes_property(n, c, extra, smoothing, reduction, seed):
+    x = rand((n, c, *extra), seed=seed)
+    t = labels((n, *extra), c, seed=seed)
+    check(lambda m, a, b: F(m).cross_entropy(a, b, reduction=reduction,
+                                             label_smoothing=smoothing), [x, t])

@@ -5,6 +5,8 @@ gradcheck and second order, errors and reprs."""
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nn_check import check_layer, copy_state, same_repr
 from reference import check, gradcheck, rand, same_error
 
@@ -226,3 +228,17 @@ def test_state_dict_keys():
 def test_group_norm_divisibility():
     with pytest.raises(ValueError, match=r"num_channels \(4\) must be divisible by num_groups"):
         enn.GroupNorm(3, 4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(2, 4), c=st.integers(1, 4), spatial=st.lists(st.integers(1, 3), max_size=3),
+       train=st.booleans(), seed=st.integers(0, 100))
+def test_batch_norm_shapes_property(n, c, spatial, train, seed):
+    x = rand((n, c, *spatial), seed=seed, low=-2, high=3)
+    rm, rv = rand((c,), seed=seed + 1), rand((c,), seed=seed + 2, positive=True)
+
+    def fn(m, a, w, b):
+        return F(m).batch_norm(a, m.from_numpy(rm.copy()), m.from_numpy(rv.copy()), w, b,
+                               training=train)
+
+    check(fn, [x, rand((c,), seed=3), rand((c,), seed=4)], rtol=1e-4, atol=1e-5)
