@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ember.backend import array_module
 from ember.ops.creation import zeros_like
-from ember.optim.optimizer import Optimizer, _check_lr, _real, _step_tensor, _value
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcmul_,
+    _check_lr,
+    _plus,
+    _step_tensor,
+    _value,
+    _view,
+)
 
 __all__ = ["Adadelta"]
 
@@ -55,23 +63,25 @@ class Adadelta(Optimizer):
                     state["acc_delta"] = zeros_like(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 state["step"]._data += 1
                 if group["maximize"]:
                     grad = -grad
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
-                param, grad = _real(param), _real(grad)
-                square_avg, acc_delta = _real(state["square_avg"]._data), \
-                    _real(state["acc_delta"]._data)
+                    grad = _plus(grad, weight_decay, param)
+                square_avg = _view(state["square_avg"]._data)
+                acc_delta = _view(state["acc_delta"]._data)
                 square_avg *= rho
-                square_avg += (1 - rho) * grad * grad
-                std = xp.sqrt(square_avg + eps)
-                delta = xp.sqrt(acc_delta + eps)
-                delta = delta / std * grad
+                _addcmul_(square_avg, grad, grad, 1 - rho)
+                std = square_avg + eps
+                xp.sqrt(std, out=std)
+                delta = acc_delta + eps
+                xp.sqrt(delta, out=delta)
+                delta /= std
+                delta *= grad
                 acc_delta *= rho
-                acc_delta += (1 - rho) * delta * delta
-                param -= lr * delta
+                _addcmul_(acc_delta, delta, delta, 1 - rho)
+                param -= xp.multiply(delta, lr, out=delta)
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

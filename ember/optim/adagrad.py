@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ember.backend import array_module
 from ember.ops.creation import full_like
-from ember.optim.optimizer import Optimizer, _check_lr, _real, _step_tensor, _value
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcmul_,
+    _check_lr,
+    _plus,
+    _step_tensor,
+    _value,
+    _view,
+)
 
 __all__ = ["Adagrad"]
 
@@ -68,19 +76,21 @@ class Adagrad(Optimizer):
                     self._init_state(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if group["maximize"]:
                     grad = -grad
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                    grad = _plus(grad, weight_decay, param)
                 clr = lr / (1 + (step - 1) * lr_decay)
-                param, grad, state_sum = _real(param), _real(grad), _real(state["sum"]._data)
-                state_sum += grad * grad
+                state_sum = _view(state["sum"]._data)
+                _addcmul_(state_sum, grad, grad, 1)
                 std = xp.sqrt(state_sum)
                 std += eps
-                param += -clr * (grad / std)
+                update = xp.divide(grad, std, out=std)
+                update *= -clr
+                param += update
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

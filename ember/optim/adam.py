@@ -7,12 +7,14 @@ from ember.backend import array_module
 from ember.ops.creation import zeros_like
 from ember.optim.optimizer import (
     Optimizer,
+    _addcmul_,
     _check_betas,
     _check_lr,
     _lerp_,
-    _real,
+    _plus,
     _step_tensor,
     _value,
+    _view,
 )
 
 __all__ = ["Adam"]
@@ -79,7 +81,7 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = zeros_like(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if maximize:
                     grad = -grad
                 state["step"]._data += 1
@@ -88,23 +90,25 @@ class Adam(Optimizer):
                     if decoupled:
                         param *= 1 - lr * weight_decay
                     else:
-                        grad = grad + weight_decay * param
-                param, grad = _real(param), _real(grad)
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_avg_sq = _real(state["exp_avg_sq"]._data)
+                        grad = _plus(grad, weight_decay, param)
+                exp_avg = _view(state["exp_avg"]._data)
+                exp_avg_sq = _view(state["exp_avg_sq"]._data)
                 _lerp_(exp_avg, grad, 1 - beta1)
                 exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
+                _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2_sqrt = (1 - beta2**step) ** 0.5
                 if amsgrad:
-                    max_sq = _real(state["max_exp_avg_sq"]._data)
+                    max_sq = _view(state["max_exp_avg_sq"]._data)
                     xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    denom = xp.sqrt(max_sq) / bias_correction2_sqrt
+                    denom = xp.sqrt(max_sq)
                 else:
-                    denom = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt
+                    denom = xp.sqrt(exp_avg_sq)
+                denom /= bias_correction2_sqrt
                 denom += eps
-                param += (-lr / bias_correction1) * (exp_avg / denom)
+                update = xp.divide(exp_avg, denom, out=denom)
+                update *= -lr / bias_correction1
+                param += update
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

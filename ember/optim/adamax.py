@@ -9,9 +9,10 @@ from ember.optim.optimizer import (
     _check_betas,
     _check_lr,
     _lerp_,
-    _real,
+    _plus,
     _step_tensor,
     _value,
+    _view,
 )
 
 __all__ = ["Adamax"]
@@ -61,21 +62,22 @@ class Adamax(Optimizer):
                     state["exp_inf"] = zeros_like(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
                 state["step"]._data += 1
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
-                param, grad = _real(param), _real(grad)
-                exp_avg, exp_inf = _real(state["exp_avg"]._data), _real(state["exp_inf"]._data)
+                    grad = _plus(grad, weight_decay, param)
+                exp_avg, exp_inf = _view(state["exp_avg"]._data), _view(state["exp_inf"]._data)
                 _lerp_(exp_avg, grad, 1 - beta1)
                 exp_inf *= beta2
                 norm = xp.abs(grad)
                 norm += eps
                 xp.maximum(exp_inf, norm, out=exp_inf)
                 clr = lr / (1 - beta1 ** float(state["step"]._data))
-                param += -clr * (exp_avg / exp_inf)
+                update = xp.divide(exp_avg, exp_inf, out=norm)
+                update *= -clr
+                param += update
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

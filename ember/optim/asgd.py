@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ember.ops.creation import zeros_like
-from ember.optim.optimizer import Optimizer, _check_lr, _real, _step_tensor, _value
+from ember.optim.optimizer import Optimizer, _check_lr, _plus, _step_tensor, _value, _view
 
 __all__ = ["ASGD"]
 
@@ -51,19 +51,21 @@ class ASGD(Optimizer):
                     state["mu"] = _step_tensor(1.0)
                     state["ax"] = zeros_like(p)
                 # On the arrays, in torch's order of operations; eta and mu are float32 scalars.
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
-                param, grad, ax = _real(param), _real(grad), _real(state["ax"]._data)
+                ax = _view(state["ax"]._data)
                 state["step"]._data += 1
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                    grad = _plus(grad, weight_decay, param)
                 eta = float(state["eta"]._data)
                 param *= 1 - lambd * eta
                 param -= eta * grad
                 mu = state["mu"]._data
                 if mu != 1:
-                    ax += (param - ax) * mu
+                    diff = param - ax
+                    diff *= mu
+                    ax += diff
                 else:
                     ax[...] = param
                 step = float(state["step"]._data)

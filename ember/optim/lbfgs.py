@@ -5,7 +5,7 @@ from __future__ import annotations
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.backend import array_module
-from ember.optim.optimizer import Optimizer, _check_lr, _real, _value
+from ember.optim.optimizer import Optimizer, _check_lr, _value, _view
 
 __all__ = ["LBFGS"]
 
@@ -150,10 +150,10 @@ class LBFGS(Optimizer):
         views = []
         for p in self._params:
             if p.grad is None:
-                param = _real(p._data)
+                param = _view(p._data)
                 views.append(xp.zeros(param.size, dtype=param.dtype))
             else:
-                views.append(_real(p.grad._data).reshape(-1))
+                views.append(_view(p.grad._data).reshape(-1))
         return Tensor._make(xp.concatenate(views), p0._device)
 
     def _add_grad(self, step_size, update: Tensor) -> None:
@@ -161,7 +161,7 @@ class LBFGS(Optimizer):
         step_size = _value(step_size)
         offset = 0
         for p in self._params:
-            param = _real(p._data)
+            param = _view(p._data)
             numel = param.size
             param += step_size * update._data[offset:offset + numel].reshape(param.shape)
             p._bump_version()

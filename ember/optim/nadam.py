@@ -6,12 +6,14 @@ from ember.backend import array_module
 from ember.ops.creation import zeros_like
 from ember.optim.optimizer import (
     Optimizer,
+    _addcmul_,
     _check_betas,
     _check_lr,
     _lerp_,
-    _real,
+    _plus,
     _step_tensor,
     _value,
+    _view,
 )
 
 __all__ = ["NAdam"]
@@ -70,12 +72,11 @@ class NAdam(Optimizer):
                     state["exp_avg_sq"] = zeros_like(p)
                 # On the arrays, in torch's order of operations; mu_product stays a float32 scalar.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
-                param, grad = _real(param), _real(grad)
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_avg_sq = _real(state["exp_avg_sq"]._data)
+                exp_avg = _view(state["exp_avg"]._data)
+                exp_avg_sq = _view(state["exp_avg_sq"]._data)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 bias_correction2 = 1 - beta2**step
@@ -83,19 +84,24 @@ class NAdam(Optimizer):
                     if group["decoupled_weight_decay"]:
                         param *= 1 - lr * weight_decay
                     else:
-                        grad = grad + weight_decay * param
+                        grad = _plus(grad, weight_decay, param)
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
                 mu_product = state["mu_product"]._data
                 mu_product *= mu
                 _lerp_(exp_avg, grad, 1 - beta1)
                 exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
-                denom = xp.sqrt(exp_avg_sq / bias_correction2)
+                _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+                denom = exp_avg_sq / bias_correction2
+                xp.sqrt(denom, out=denom)
                 denom += eps
                 mu_product = float(mu_product)
-                param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
-                param += ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * (exp_avg / denom)
+                update = grad / denom
+                update *= -lr * (1.0 - mu) / (1.0 - mu_product)
+                param += update
+                xp.divide(exp_avg, denom, out=update)
+                update *= (-lr * mu_next) / (1.0 - mu_product * mu_next)
+                param += update
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

@@ -104,20 +104,43 @@ def _value(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
-def _real(a):
-    """A complex array seen as real pairs (a trailing dim of 2, like ``view_as_real``), else
-    ``a``: torch updates complex parameters elementwise on their real view."""
+# The update helpers work on arrays. Temporaries are few and reused in place: an optimizer step
+# is bound by memory traffic, and on large parameters allocating a fresh array per operation
+# costs more than the arithmetic.
+
+
+def _view(a):
+    """``a`` as the array an update works on, sharing its memory: complex as real pairs (torch
+    updates complex parameters on ``view_as_real``), 0-dim as 1-element (so that everything
+    computed from it is an array that can be reused in place)."""
     if a.dtype.kind == "c":
         return a[..., None].view(a.real.dtype)
-    return a
+    return a.reshape(1) if a.ndim == 0 else a
+
+
+def _plus(a, alpha: float, b):
+    """``a + alpha * b`` as a new array (torch's ``a.add(b, alpha=alpha)``)."""
+    out = b * alpha
+    out += a
+    return out
+
+
+def _addcmul_(a, t1, t2, value: float) -> None:
+    """``a += value * t1 * t2`` (torch's ``addcmul_``, multiplied in its order)."""
+    tmp = t1 * value
+    tmp *= t2
+    a += tmp
 
 
 def _lerp_(a, b, w: float) -> None:
-    """``a <- lerp(a, b, w)`` on arrays, evaluated from the nearer end as torch's kernel does."""
+    """``a <- lerp(a, b, w)``, evaluated from the nearer end as torch's kernel does."""
+    diff = b - a
     if abs(w) < 0.5:
-        a += w * (b - a)
+        diff *= w
+        a += diff
     else:
-        a[...] = b - (b - a) * (1 - w)
+        diff *= 1 - w
+        a[...] = b - diff
 
 
 def _check_lr(lr) -> None:

@@ -6,12 +6,14 @@ from ember.backend import array_module
 from ember.ops.creation import zeros_like
 from ember.optim.optimizer import (
     Optimizer,
+    _addcmul_,
     _check_betas,
     _check_lr,
     _lerp_,
-    _real,
+    _plus,
     _step_tensor,
     _value,
+    _view,
 )
 
 __all__ = ["RAdam"]
@@ -64,33 +66,34 @@ class RAdam(Optimizer):
                     state["exp_avg_sq"] = zeros_like(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
-                param, grad = _real(param), _real(grad)
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_avg_sq = _real(state["exp_avg_sq"]._data)
+                exp_avg = _view(state["exp_avg"]._data)
+                exp_avg_sq = _view(state["exp_avg_sq"]._data)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if weight_decay != 0:
                     if group["decoupled_weight_decay"]:
                         param *= 1 - lr * weight_decay
                     else:
-                        grad = grad + weight_decay * param
+                        grad = _plus(grad, weight_decay, param)
                 _lerp_(exp_avg, grad, 1 - beta1)
                 exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
+                _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
-                update = exp_avg / bias_correction1 * lr
+                update = exp_avg / bias_correction1
+                update *= lr
                 rho_inf = 2 / (1 - beta2) - 1
                 rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
                 if rho_t > 5.0:  # the variance is tractable: rectify the adaptive step
-                    denom = xp.sqrt(exp_avg_sq)
-                    denom += eps
-                    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                    update = update * (bias_correction2**0.5 / denom) * rect
+                    adaptive_lr = xp.sqrt(exp_avg_sq)
+                    adaptive_lr += eps
+                    xp.divide(bias_correction2**0.5, adaptive_lr, out=adaptive_lr)
+                    update *= adaptive_lr
+                    update *= ((rho_t - 4) * (rho_t - 2) * rho_inf
+                               / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
                 param -= update
                 p._bump_version()
                 for s in state.values():

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from ember.backend import array_module
 from ember.ops.creation import zeros_like
-from ember.optim.optimizer import Optimizer, _check_lr, _lerp_, _real, _step_tensor, _value
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcmul_,
+    _check_lr,
+    _lerp_,
+    _plus,
+    _step_tensor,
+    _value,
+    _view,
+)
 
 __all__ = ["RMSprop"]
 
@@ -62,30 +71,34 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = zeros_like(p)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
                 state["step"]._data += 1
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
-                param, grad = _real(param), _real(grad)
-                square_avg = _real(state["square_avg"]._data)
+                    grad = _plus(grad, weight_decay, param)
+                square_avg = _view(state["square_avg"]._data)
                 square_avg *= alpha
-                square_avg += (1 - alpha) * grad * grad
+                _addcmul_(square_avg, grad, grad, 1 - alpha)
                 if centered:
-                    grad_avg = _real(state["grad_avg"]._data)
+                    grad_avg = _view(state["grad_avg"]._data)
                     _lerp_(grad_avg, grad, 1 - alpha)
-                    avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+                    avg = -grad_avg  # square_avg - grad_avg ** 2, as torch's addcmul(value=-1)
+                    avg *= grad_avg
+                    avg += square_avg
+                    xp.sqrt(avg, out=avg)
                 else:
                     avg = xp.sqrt(square_avg)
                 avg += eps
+                update = xp.divide(grad, avg, out=avg)
                 if momentum > 0:
-                    buf = _real(state["momentum_buffer"]._data)
+                    buf = _view(state["momentum_buffer"]._data)
                     buf *= momentum
-                    buf += grad / avg
-                    param -= lr * buf
+                    buf += update
+                    param -= xp.multiply(buf, lr, out=update)
                 else:
-                    param += -lr * (grad / avg)
+                    update *= -lr
+                    param += update
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

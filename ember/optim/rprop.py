@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ember.backend import array_module
 from ember.ops.creation import full_like, zeros_like
-from ember.optim.optimizer import Optimizer, _check_lr, _real, _step_tensor, _value
+from ember.optim.optimizer import Optimizer, _check_lr, _step_tensor, _value, _view
 
 __all__ = ["Rprop"]
 
@@ -52,22 +52,23 @@ class Rprop(Optimizer):
                                                    else lr)
                 # On the arrays, in torch's order of operations.
                 xp = array_module(p._device)
-                param, grad = p._data, p.grad._data
+                param, grad = _view(p._data), _view(p.grad._data)
                 if group["maximize"]:
                     grad = -grad
                 state["step"]._data += 1
-                param, grad = _real(param), _real(grad)
-                prev, step_size = _real(state["prev"]._data), _real(state["step_size"]._data)
-                sign = xp.asarray(xp.sign(grad * prev))  # an array even for 0-dim parameters
+                prev, step_size = _view(state["prev"]._data), _view(state["step_size"]._data)
+                sign = grad * prev
+                xp.sign(sign, out=sign)
                 sign[sign > 0] = etaplus
                 sign[sign < 0] = etaminus
                 sign[sign == 0] = 1
                 step_size *= sign
                 xp.clip(step_size, step_size_min, step_size_max, out=step_size)
-                grad = xp.array(grad)
-                grad[sign == etaminus] = 0  # no step where the gradient changed sign
-                param -= xp.sign(grad) * step_size
                 prev[...] = grad
+                prev[sign == etaminus] = 0  # no step where the gradient changed sign
+                xp.sign(prev, out=sign)
+                sign *= step_size
+                param -= sign
                 p._bump_version()
                 for s in state.values():
                     s._bump_version()

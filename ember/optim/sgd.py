@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer, _check_lr, _value
+from ember.optim.optimizer import Optimizer, _check_lr, _plus, _value
 
 __all__ = ["SGD"]
 
@@ -51,12 +51,12 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                # On the arrays, in torch's order of operations (one temporary per step).
+                # On the arrays, in torch's order of operations.
                 param, grad = p._data, p.grad._data
                 if maximize:
                     grad = -grad
                 if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                    grad = _plus(grad, weight_decay, param)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
@@ -67,7 +67,7 @@ class SGD(Optimizer):
                         b *= momentum
                         b += grad if dampening == 0 else (1 - dampening) * grad
                         buf._bump_version()
-                    grad = grad + momentum * buf._data if nesterov else buf._data
+                    grad = _plus(grad, momentum, buf._data) if nesterov else buf._data
                 param -= lr * grad
                 p._bump_version()
         return loss
