@@ -46,9 +46,10 @@ class ASGD(Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["eta"] = _step_tensor(lr)
-                    state["mu"] = _step_tensor(1.0)
+                    # torch keeps ASGD's scalars on the parameter's device
+                    state["step"] = _step_tensor(device=p.device)
+                    state["eta"] = _step_tensor(lr, device=p.device)
+                    state["mu"] = _step_tensor(1.0, device=p.device)
                     state["ax"] = zeros_like(p)
                 # On the arrays, in torch's order of operations; eta and mu are float32 scalars.
                 param, grad = _view(p._data), _view(p.grad._data)

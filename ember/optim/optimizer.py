@@ -94,9 +94,10 @@ def _scalar_dtype():
     return _dt.float64 if _dt.get_default_dtype() is _dt.float64 else _dt.float32
 
 
-def _step_tensor(value: float = 0.0) -> Tensor:
-    """A 0-dim scalar-state tensor (``step``, ``mu_product``, ...) as torch stores it."""
-    return _tensor(value, dtype=_scalar_dtype())
+def _step_tensor(value: float = 0.0, device=None) -> Tensor:
+    """A 0-dim scalar-state tensor (``step``, ``mu_product``, ...) as torch stores it (on the CPU
+    unless ``device`` is given)."""
+    return _tensor(value, dtype=_scalar_dtype(), device=device)
 
 
 def _value(x):

@@ -317,3 +317,33 @@ def test_no_warnings_in_normal_use():
         warnings.simplefilter("error")
         e_opt, t_opt, e_params, t_params = make_pair("SGD", {"lr": 0.1})
         run_steps(e_opt, t_opt, e_params, t_params, steps=1)
+
+
+def test_a_user_defined_optimizer():
+    """The pattern of custom optimizers: defaults, groups, state, Tensor ops under no_grad."""
+    results = []
+    for lib in (ember, torch):
+        class SignSGD(lib.optim.Optimizer):
+            def __init__(self, params, lr=0.01):
+                super().__init__(params, {"lr": lr})
+
+            @lib.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            state = self.state[p]
+                            state["n"] = state.get("n", 0) + 1
+                            p.add_(p.grad.sign(), alpha=-group["lr"])
+
+        x = lib.zeros(3, requires_grad=True)  # a plain leaf tensor, not a Parameter
+        opt = SignSGD([x], lr=0.5)
+        seen = []
+        opt.register_step_post_hook(lambda o, a, k: seen.append(1))
+        for _ in range(2):
+            opt.zero_grad()
+            ((x - lib.tensor([1.0, -2.0, 0.0])) ** 2).sum().backward()
+            opt.step()
+        results.append((x.detach().numpy().copy(), opt.state_dict(), len(seen)))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1] and results[0][2] == results[1][2] == 2
