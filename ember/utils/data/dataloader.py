@@ -19,7 +19,6 @@ import queue
 import secrets
 import time
 import warnings
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
@@ -42,18 +41,74 @@ _T_co = TypeVar("_T_co", covariant=True)
 
 _POLL_INTERVAL = 0.1  # seconds between worker liveness checks while waiting for a batch
 
-# Iterators with live workers, shut down at interpreter exit (before multiprocessing kills its
-# daemonic children) so that no shared-memory file outlives the program.
-_live_iterators: weakref.WeakSet = weakref.WeakSet()
-_exiting = False
+# Worker groups not yet stopped. Holding them here keeps their queues out of any garbage cycle: an
+# iterator collected by the cycle collector can still stop its workers (otherwise the queues' own
+# finalizers may close them first, and the stop sentinels would never be sent). At exit they are
+# stopped before multiprocessing kills its daemonic children, so no shared-memory file survives.
+_groups: set = set()
 
 
 @atexit.register
-def _shutdown_live_iterators() -> None:
-    global _exiting
-    for it in list(_live_iterators):
-        it._shutdown_workers()
-    _exiting = True
+def _stop_all_groups() -> None:
+    for group in list(_groups):
+        group.stop()
+
+
+class _WorkerGroup:
+    """The worker processes of one iterator, with their index queues, the result queue, the done
+    event and the prefix of their shared-memory file names."""
+
+    def __init__(self, ctx, num_workers: int, worker_args) -> None:
+        self.owner_pid = os.getpid()
+        self.shm_prefix = f"ember_dl_{os.getpid()}_{secrets.token_hex(4)}_"
+        self.result_queue = ctx.Queue()
+        self.done_event = ctx.Event()
+        self.index_queues = []
+        self.workers = []
+        self.stopped = False
+        _groups.add(self)
+        try:
+            for i in range(num_workers):
+                index_queue = ctx.Queue()
+                index_queue.cancel_join_thread()  # never block exit on tasks no worker will read
+                w = ctx.Process(target=_worker._worker_loop,
+                                args=worker_args(i, index_queue, self.result_queue,
+                                                 self.done_event, self.shm_prefix))
+                w.daemon = True
+                self.index_queues.append(index_queue)
+                self.workers.append(w)
+                w.start()  # under spawn/forkserver, fails here if the dataset cannot be pickled
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the workers (sentinel, join with a timeout, then terminate) and remove the
+        shared-memory files of batches that were never received."""
+        # A forked child (a worker of another loader) inherits a copy of this object: only the
+        # process that started the workers may stop them.
+        if self.stopped or os.getpid() != self.owner_pid:
+            return
+        self.stopped = True
+        try:
+            self.done_event.set()
+            for q in self.index_queues:
+                q.put(None)  # a worker that already exited never reads it
+            for w in self.workers:
+                if w.pid is not None:
+                    w.join(timeout=MP_STATUS_CHECK_INTERVAL)
+            for q in self.index_queues:
+                q.cancel_join_thread()
+                q.close()
+        finally:
+            for w in self.workers:
+                if w.pid is not None and w.is_alive():
+                    w.terminate()
+                    w.join(timeout=MP_STATUS_CHECK_INTERVAL)
+            self.result_queue.cancel_join_thread()
+            self.result_queue.close()
+            _worker.remove_blocks(self.shm_prefix)
+            _groups.discard(self)
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -363,27 +418,17 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
         self._worker_init_fn = loader.worker_init_fn
         self._shutdown = False
-        self._workers = []
-        self._index_queues = []
-        # Shared-memory files of this iterator are named <prefix><worker>_<n>.
-        self._shm_prefix = f"ember_dl_{os.getpid()}_{secrets.token_hex(4)}_"
-        self._worker_result_queue = ctx.Queue()
-        self._workers_done_event = ctx.Event()
-        _live_iterators.add(self)
-        for i in range(self._num_workers):
-            index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()  # never block exit on tasks no worker will read
-            w = ctx.Process(
-                target=_worker._worker_loop,
-                args=(self._dataset_kind, self._dataset, index_queue, self._worker_result_queue,
-                      self._workers_done_event, self._auto_collation, self._collate_fn,
-                      self._drop_last, self._base_seed, self._worker_init_fn, i,
-                      self._num_workers, self._persistent_workers, self._shm_prefix))
-            w.daemon = True
-            w.start()
-            self._index_queues.append(index_queue)
-            self._workers.append(w)
-        self._data_queue = self._worker_result_queue
+
+        def worker_args(i, index_queue, result_queue, done_event, shm_prefix):
+            return (self._dataset_kind, self._dataset, index_queue, result_queue, done_event,
+                    self._auto_collation, self._collate_fn, self._drop_last, self._base_seed,
+                    self._worker_init_fn, i, self._num_workers, self._persistent_workers,
+                    shm_prefix)
+
+        self._group = _WorkerGroup(ctx, self._num_workers, worker_args)
+        self._workers = self._group.workers
+        self._index_queues = self._group.index_queues
+        self._data_queue = self._group.result_queue
         self._reset(loader, first_iter=True)
 
     def _reset(self, loader, first_iter: bool = False) -> None:
@@ -515,38 +560,16 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             data.reraise()
         return data
 
-    def _mark_worker_as_unavailable(self, worker_id: int, shutdown: bool = False) -> None:
+    def _mark_worker_as_unavailable(self, worker_id: int) -> None:
         # The worker exits on the sentinel (or already has); it gets no more tasks.
         self._index_queues[worker_id].put(None)
         self._workers_status[worker_id] = False
 
     def _shutdown_workers(self) -> None:
-        """Stop the workers (sentinel, join with a timeout, then terminate) and remove the
-        shared-memory files of batches that were never received."""
-        if _exiting or self._shutdown:
-            return
-        self._shutdown = True
-        try:
-            self._workers_done_event.set()
-            for worker_id in range(len(self._workers)):
-                if self._persistent_workers or self._workers_status[worker_id]:
-                    self._mark_worker_as_unavailable(worker_id, shutdown=True)
-            for w in self._workers:
-                w.join(timeout=MP_STATUS_CHECK_INTERVAL)
-            for q in self._index_queues:
-                q.cancel_join_thread()
-                q.close()
-        finally:
-            for w in self._workers:
-                if w.is_alive():
-                    w.terminate()
-                    w.join(timeout=MP_STATUS_CHECK_INTERVAL)
-            self._worker_result_queue.cancel_join_thread()
-            self._worker_result_queue.close()
-            _worker.remove_blocks(self._shm_prefix)
-            _live_iterators.discard(self)
+        if not self._shutdown:
+            self._shutdown = True
+            self._group.stop()
 
     def __del__(self) -> None:
-        if hasattr(self, "_shutdown"):  # __init__ got as far as starting workers
+        if hasattr(self, "_group"):  # __init__ got as far as starting workers
             self._shutdown_workers()
-
