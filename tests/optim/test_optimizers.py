@@ -256,3 +256,15 @@ def test_training_a_small_model_matches_torch():
         results.append((losses, model.weight.detach().numpy().copy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
+
+
+def test_scalar_state_follows_a_float64_default_dtype():
+    ember.set_default_dtype(ember.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        e_opt, t_opt, e_params, t_params = make_pair("NAdam", {"lr": 0.1}, dtype="float64")
+        run_steps(e_opt, t_opt, e_params, t_params, steps=2, rtol=1e-12, atol=1e-14)
+        assert e_opt.state[e_params[0]]["mu_product"].dtype == ember.float64
+    finally:
+        ember.set_default_dtype(ember.float32)
+        torch.set_default_dtype(torch.float32)
