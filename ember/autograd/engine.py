@@ -109,7 +109,9 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             post = node.__dict__.get("_post_hooks")
             if post:
                 for hook in post:
-                    hook(in_grads, grads)
+                    r = hook(in_grads, grads)
+                    if r is not None:  # a node hook may replace the gradients, as in torch
+                        in_grads = tuple(r) if isinstance(r, (tuple, list)) else (r,)
             if not retain_graph:
                 node._free()
             for e, g in zip(node._next, in_grads):
@@ -131,13 +133,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 if deps[target] == 0:
                     heapq.heappush(ready, (-target._seq, id(target), target))
 
+        # A gradient array the engine made for one leaf alone can become that leaf's .grad as it
+        # is; one that is shared (the user's grad_output, or one tensor sent to several inputs)
+        # is copied first, so that accumulating into one .grad never changes another tensor.
+        seen = {id(g._data) for g in grad_outputs}
+        shared = set()
+        for _, g in leaf_grads.values():
+            (shared if id(g._data) in seen else seen).add(id(g._data))
         for leaf, g in leaf_grads.values():
             for hook in leaf.__dict__.get("_hooks") or ():
                 g = _call_hook(hook, g)
             if id(leaf) in want_leaf:
                 captured[want_leaf[id(leaf)]] = g
             if accumulate and (inputs is None or id(leaf) in want_leaf):
-                _accumulate(leaf, g, create_graph)
+                owned = id(g._data) not in shared and not leaf.__dict__.get("_hooks")
+                _accumulate(leaf, g, create_graph, owned)
     finally:
         _state.enabled = prev_mode
 
@@ -235,11 +245,20 @@ def _check_expandable(node, i, shape, gshape) -> None:
                        f"{list(gshape)} but expected shape compatible with {list(shape)}")
 
 
-def _accumulate(leaf, g, create_graph):
-    """Add ``g`` into ``leaf.grad``: in place when possible, as PyTorch's AccumulateGrad does."""
+def _accumulate(leaf, g, create_graph, owned=False):
+    """Add ``g`` into ``leaf.grad``: in place when possible, as PyTorch's AccumulateGrad does.
+
+    ``owned``: nothing else refers to ``g``'s array, so it may become ``.grad`` without a copy
+    (if it is a writable array of its own, not a view such as a broadcast).
+    """
     if leaf.grad is None:
-        # A copy: g may be shared (the user's grad_output, or one grad sent to several inputs).
-        leaf.grad = g.clone() if create_graph else g.detach().clone()
+        a = g._data
+        if create_graph:
+            leaf.grad = g.clone()
+        elif owned and a.base is None and a.flags.writeable:
+            leaf.grad = g.detach()
+        else:
+            leaf.grad = g.detach().clone()
     elif create_graph or leaf.grad._requires_grad:
         leaf.grad = leaf.grad + g
     else:

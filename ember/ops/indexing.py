@@ -29,6 +29,7 @@ from ember import dtypes as _dt
 from ember._legacy_types import _NAMES
 from ember.autograd.function import Primitive
 from ember.backend import array_module
+from ember.ops._numpy_names import numpy_names
 from ember.ops.arithmetic import handle_out
 from ember.ops.shape import _broadcast_shape
 
@@ -1270,6 +1271,7 @@ def _tuple_out(result, out, name: str):
     return type(result)(*out)
 
 
+@numpy_names
 def sort(input, dim=-1, descending=False, *, stable=False, out=None):
     """``(values, indices)`` of ``input`` sorted along ``dim``. Always stable in ember (equal
     elements keep their order); NaN sorts as the largest value, as in PyTorch."""
@@ -1277,6 +1279,7 @@ def sort(input, dim=-1, descending=False, *, stable=False, out=None):
                       "sort")
 
 
+@numpy_names
 def argsort(input, dim=-1, descending=False, *, stable=False):
     """The indices that sort ``input`` along ``dim``."""
     return Sort.apply(input, dim=dim, descending=descending)[1]
@@ -1287,6 +1290,7 @@ def msort(input, *, out=None):
     return handle_out(Sort.apply(input, dim=0)[0], out, "msort")
 
 
+@numpy_names
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices; ember always
     returns them sorted."""
@@ -1294,6 +1298,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
                       "topk")
 
 
+@numpy_names
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """The ``k``-th smallest element along ``dim`` and its index."""
     return _tuple_out(return_types.kthvalue(Kthvalue.apply(input, k=k, dim=dim, keepdim=keepdim)),
@@ -1461,18 +1466,22 @@ class IndexingMethods:
     def put_(self, index, source, accumulate=False):
         return _put(self, index, source, accumulate, True)
 
+    @numpy_names
     def sort(self, dim=-1, descending=False, *, stable=False):
         return return_types.sort(Sort.apply(self, dim=dim, descending=descending))
 
+    @numpy_names
     def argsort(self, dim=-1, descending=False, *, stable=False):
         return Sort.apply(self, dim=dim, descending=descending)[1]
 
     def msort(self):
         return Sort.apply(self, dim=0)[0]
 
+    @numpy_names
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return return_types.topk(Topk.apply(self, k=k, dim=dim, largest=largest))
 
+    @numpy_names
     def kthvalue(self, k, dim=-1, keepdim=False):
         return return_types.kthvalue(Kthvalue.apply(self, k=k, dim=dim, keepdim=keepdim))
 

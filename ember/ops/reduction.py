@@ -22,6 +22,7 @@ from ember import return_types as _rt
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 from ember.backend import array_module
+from ember.ops._numpy_names import numpy_names
 from ember.ops.arithmetic import handle_out
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax",
@@ -254,21 +255,25 @@ class Mean(_ByDim, Primitive):
         return (g / ctx.n if ctx.n else g).expand(ctx.shape)
 
 
+@numpy_names
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - torch.sum
     """The sum of all elements, or over ``dim``; integers and bools sum to int64."""
     return handle_out(Sum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "sum")
 
 
+@numpy_names
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """``sum`` treating NaN as zero."""
     return handle_out(Nansum.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "nansum")
 
 
+@numpy_names
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """The mean of all elements, or over ``dim``; RuntimeError for integer input without dtype."""
     return handle_out(Mean.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "mean")
 
 
+@numpy_names
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """The mean of the non-NaN elements (``nansum / count``, as torch composes it)."""
     if not _inexact(input.dtype.np):
@@ -443,6 +448,7 @@ class CumExtreme(Primitive):
         return zeros(ctx.shape, dtype=g.dtype, device=ctx.device).scatter_add(ctx.axis, idx, g)
 
 
+@numpy_names
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """The product of all elements, or along one ``dim``; integers and bools give int64."""
     if dim is not None and not isinstance(dim, int):
@@ -450,21 +456,25 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return handle_out(Prod.apply(input, dim=dim, keepdim=keepdim, dtype=dtype), out, "prod")
 
 
+@numpy_names
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sums along ``dim``; integers and bools give int64."""
     return handle_out(Cumsum.apply(input, dim=dim, dtype=dtype), out, "cumsum")
 
 
+@numpy_names
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running products along ``dim``; the gradient is exact where the input has zeros."""
     return handle_out(Cumprod.apply(input, dim=dim, dtype=dtype), out, "cumprod")
 
 
+@numpy_names
 def cummax(input, dim):
     """``(values, indices)`` of the running maximum along ``dim``."""
     return _rt.cummax(CumExtreme.apply(input, dim=dim, largest=True))
 
 
+@numpy_names
 def cummin(input, dim):
     """``(values, indices)`` of the running minimum along ``dim``."""
     return _rt.cummin(CumExtreme.apply(input, dim=dim, largest=False))
@@ -554,39 +564,46 @@ def _extreme(input, dim, keepdim, other, out, largest: bool):
     return (_rt.max if largest else _rt.min)((values, indices))
 
 
+@numpy_names
 def max(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001 - torch.max
     """``max(input)``: the largest element; ``max(input, dim)``: ``(values, indices)``;
     ``max(input, other)``: the elementwise maximum."""
     return _extreme(input, dim, keepdim, other, out, True)
 
 
+@numpy_names
 def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001 - torch.min
     """``min(input)``, ``min(input, dim)`` -> ``(values, indices)``, ``min(input, other)``."""
     return _extreme(input, dim, keepdim, other, out, False)
 
 
+@numpy_names
 def amax(input, dim=(), keepdim=False, *, out=None):
     """The largest elements over ``dim`` (all by default); ties share the gradient evenly."""
     return handle_out(Amax.apply(input, dim=dim, keepdim=keepdim, largest=True, name="amax"),
                       out, "amax")
 
 
+@numpy_names
 def amin(input, dim=(), keepdim=False, *, out=None):
     """The smallest elements over ``dim`` (all by default); ties share the gradient evenly."""
     return handle_out(Amax.apply(input, dim=dim, keepdim=keepdim, largest=False, name="amin"),
                       out, "amin")
 
 
+@numpy_names
 def argmax(input, dim=None, keepdim=False):
     """The index of the largest element: of the flattened tensor, or along ``dim``."""
     return ArgExtreme.apply(input, dim=dim, keepdim=keepdim, largest=True, name="argmax")
 
 
+@numpy_names
 def argmin(input, dim=None, keepdim=False):
     """The index of the smallest element: of the flattened tensor, or along ``dim``."""
     return ArgExtreme.apply(input, dim=dim, keepdim=keepdim, largest=False, name="argmin")
 
 
+@numpy_names
 def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` of all elements, or along one ``dim``."""
     if dim is not None and not isinstance(dim, int):
@@ -701,6 +718,7 @@ class Mode(Primitive):
         return _selected_grad(ctx, g)
 
 
+@numpy_names
 def median(input, dim=None, keepdim=False, *, out=None):
     """``median(input)``: the lower median; ``median(input, dim)``: ``(values, indices)``."""
     if dim is None:
@@ -708,6 +726,7 @@ def median(input, dim=None, keepdim=False, *, out=None):
     return _rt.median(MedianDim.apply(input, dim=dim, keepdim=keepdim))
 
 
+@numpy_names
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
     """``median`` ignoring NaNs (NaN only where a slice is all NaN)."""
     if dim is None:
@@ -716,6 +735,7 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
                                          name="nanmedian"))
 
 
+@numpy_names
 def mode(input, dim=-1, keepdim=False):
     """``(values, indices)``: the most frequent value along ``dim``, the smallest on ties.
 
@@ -783,6 +803,7 @@ def _var_args(name, dim, unbiased, keepdim, correction):
     return dim, _correction(name, unbiased, correction), keepdim
 
 
+@numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """The variance over ``dim`` with ``correction`` (1 by default: Bessel's; ``unbiased=False``
     is 0); also torch's positional forms ``var(input, dim, unbiased, keepdim)``, ``var(input, u)``.
@@ -791,6 +812,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
     return handle_out(Var.apply(input, dim=dim, correction=c, keepdim=keepdim), out, "var")
 
 
+@numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """The standard deviation over ``dim``; arguments as ``var``."""
     dim, c, keepdim = _var_args("std", dim, unbiased, keepdim, correction)
@@ -798,6 +820,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
                       "std")
 
 
+@numpy_names
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var, mean)`` over ``dim`` (a plain tuple, as in torch)."""
     dim, c, keepdim = _var_args("var_mean", dim, unbiased, keepdim, correction)
@@ -805,6 +828,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             Mean.apply(input, dim=dim, keepdim=keepdim))
 
 
+@numpy_names
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(std, mean)`` over ``dim`` (a plain tuple, as in torch)."""
     dim, c, keepdim = _var_args("std_mean", dim, unbiased, keepdim, correction)
@@ -872,6 +896,7 @@ class LinalgVectorNorm(Primitive):
         return x * absx ** (p - 2) * (g / safe ** (p - 1))
 
 
+@numpy_names
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: a vector p-norm over ``dim`` (all elements by default); 'fro' over at most two
     dims is the 2-norm; 'nuc' and other matrix norms are ``ember.linalg.matrix_norm``'s."""
@@ -996,16 +1021,19 @@ class LogSoftmax(Primitive):
         return g - out.exp() * g.sum(ctx.axes, keepdim=True)
 
 
+@numpy_names
 def logsumexp(input, dim, keepdim=False, *, out=None):
     """``log(sum(exp(input)))`` over ``dim``, computed stably; integers give the default float."""
     return handle_out(Logsumexp.apply(input, dim=dim, keepdim=keepdim), out, "logsumexp")
 
 
+@numpy_names
 def softmax(input, dim, dtype=None):
     """``exp(input)`` normalised to sum to 1 along ``dim`` (``dtype``: cast the input first)."""
     return Softmax.apply(input if dtype is None else input.to(dtype), dim=dim)
 
 
+@numpy_names
 def log_softmax(input, dim, dtype=None):
     """``log(softmax(input, dim))``, computed stably."""
     return LogSoftmax.apply(input if dtype is None else input.to(dtype), dim=dim)
@@ -1046,16 +1074,19 @@ class Trace(Primitive):
         return g * _const(ctx.xp.eye(*ctx.shape, dtype=ctx.dtype), ctx)
 
 
+@numpy_names
 def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001 - torch.all
     """Whether every element (over ``dim``) is nonzero."""
     return handle_out(Logical.apply(input, dim=dim, keepdim=keepdim, every=True), out, "all")
 
 
+@numpy_names
 def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001 - torch.any
     """Whether some element (over ``dim``) is nonzero."""
     return handle_out(Logical.apply(input, dim=dim, keepdim=keepdim, every=False), out, "any")
 
 
+@numpy_names
 def count_nonzero(input, dim=None):
     """The number of nonzero elements (over ``dim``), as int64."""
     return CountNonzero.apply(input, dim=dim)
@@ -1071,93 +1102,121 @@ class ReductionMethods:
 
     __slots__ = ()
 
+    @numpy_names
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         return Sum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
+    @numpy_names
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         return Nansum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
+    @numpy_names
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         return Mean.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
+    @numpy_names
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
         return nanmean(self, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         return prod(self, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def cumsum(self, dim, *, dtype=None):
         return Cumsum.apply(self, dim=dim, dtype=dtype)
 
     def cumsum_(self, dim, *, dtype=None):
         return self._inplace(Cumsum, dim=dim, dtype=dtype)
 
+    @numpy_names
     def cumprod(self, dim, *, dtype=None):
         return Cumprod.apply(self, dim=dim, dtype=dtype)
 
     def cumprod_(self, dim, *, dtype=None):
         return self._inplace(Cumprod, dim=dim, dtype=dtype)
 
+    @numpy_names
     def cummax(self, dim):
         return cummax(self, dim)
 
+    @numpy_names
     def cummin(self, dim):
         return cummin(self, dim)
 
+    @numpy_names
     def max(self, dim=None, keepdim=False, *, other=None):
         return _extreme(self, dim, keepdim, other, None, True)
 
+    @numpy_names
     def min(self, dim=None, keepdim=False, *, other=None):
         return _extreme(self, dim, keepdim, other, None, False)
 
+    @numpy_names
     def amax(self, dim=(), keepdim=False):
         return Amax.apply(self, dim=dim, keepdim=keepdim, largest=True, name="amax")
 
+    @numpy_names
     def amin(self, dim=(), keepdim=False):
         return Amax.apply(self, dim=dim, keepdim=keepdim, largest=False, name="amin")
 
+    @numpy_names
     def argmax(self, dim=None, keepdim=False):
         return argmax(self, dim, keepdim)
 
+    @numpy_names
     def argmin(self, dim=None, keepdim=False):
         return argmin(self, dim, keepdim)
 
+    @numpy_names
     def aminmax(self, *, dim=None, keepdim=False):
         return aminmax(self, dim=dim, keepdim=keepdim)
 
+    @numpy_names
     def median(self, dim=None, keepdim=False):
         return median(self, dim, keepdim)
 
+    @numpy_names
     def nanmedian(self, dim=None, keepdim=False):
         return nanmedian(self, dim, keepdim)
 
+    @numpy_names
     def mode(self, dim=-1, keepdim=False):
         return mode(self, dim, keepdim)
 
+    @numpy_names
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return var(self, dim, unbiased, keepdim, correction=correction)
 
+    @numpy_names
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return std(self, dim, unbiased, keepdim, correction=correction)
 
+    @numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return norm(self, p, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def logsumexp(self, dim, keepdim=False):
         return Logsumexp.apply(self, dim=dim, keepdim=keepdim)
 
+    @numpy_names
     def softmax(self, dim, dtype=None):
         return softmax(self, dim, dtype)
 
+    @numpy_names
     def log_softmax(self, dim, dtype=None):
         return log_softmax(self, dim, dtype)
 
+    @numpy_names
     def all(self, dim=None, keepdim=False):
         return Logical.apply(self, dim=dim, keepdim=keepdim, every=True)
 
+    @numpy_names
     def any(self, dim=None, keepdim=False):
         return Logical.apply(self, dim=dim, keepdim=keepdim, every=False)
 
+    @numpy_names
     def count_nonzero(self, dim=None):
         return CountNonzero.apply(self, dim=dim)
 

@@ -17,6 +17,7 @@ import numpy as np
 from ember import _tensor
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
+from ember.ops._numpy_names import numpy_names
 from ember.ops.arithmetic import handle_out
 
 __all__ = ["reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim",
@@ -819,6 +820,7 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
+@numpy_names
 def squeeze(input, dim=None):
     """A view without size-1 dimensions (all, or those among ``dim``: an int or a tuple)."""
     n = input.ndim
@@ -831,6 +833,7 @@ def squeeze(input, dim=None):
     return Squeeze.apply(input, dims=dims)
 
 
+@numpy_names
 def unsqueeze(input, dim: int):
     """A view with a size-1 dimension inserted at ``dim``."""
     return Unsqueeze.apply(input, dim=wrap_dim(dim, input.ndim + 1))
@@ -956,6 +959,7 @@ def select(input, dim: int, index: int):
     return Select.apply(input, dim=dim, index=index % size)
 
 
+@numpy_names
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Views of consecutive pieces along ``dim``: of ``split_size`` each, or of the listed sizes."""
     dim = wrap_dim(dim, tensor.ndim)
@@ -1053,6 +1057,7 @@ def dsplit(input, indices_or_sections):
     return _split_even(input, indices_or_sections, 2, "dsplit")
 
 
+@numpy_names
 def chunk(input, chunks: int, dim: int = 0):
     """At most ``chunks`` views of equal size (the last may be smaller) along ``dim``."""
     if chunks <= 0:
@@ -1065,6 +1070,7 @@ def chunk(input, chunks: int, dim: int = 0):
     return split(input, size, dim)
 
 
+@numpy_names
 def unbind(input, dim: int = 0):
     """Views of every entry of ``dim`` (which disappears)."""
     n = input.ndim
@@ -1139,6 +1145,7 @@ def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
 # --- copying functions ---------------------------------------------------------------------------
 
 
+@numpy_names
 def cat(tensors, dim: int = 0, *, out=None):
     """``tensors`` joined along ``dim`` in their promoted dtype (1-D empty tensors are skipped)."""
     tensors = _tensors(tensors, "cat")
@@ -1147,6 +1154,7 @@ def cat(tensors, dim: int = 0, *, out=None):
     return handle_out(Cat.apply(*tensors, dim=dim), out, "cat")
 
 
+@numpy_names
 def concat(tensors, dim: int = 0, *, out=None):
     return cat(tensors, dim, out=out)
 
@@ -1155,6 +1163,7 @@ def concatenate(tensors, axis: int = 0, out=None):
     return cat(tensors, axis, out=out)
 
 
+@numpy_names
 def stack(tensors, dim: int = 0, *, out=None):
     """Equal-shaped ``tensors`` joined along a new dimension ``dim``."""
     tensors = _tensors(tensors, "stack")
@@ -1286,6 +1295,7 @@ def tile(input, dims):
     return Repeat.apply(input, repeats=dims)
 
 
+@numpy_names
 def flip(input, dims):
     """A copy with the order of entries reversed along ``dims``."""
     return Flip.apply(input, dims=_wrap_dims(_dim_list(dims), input.ndim))
@@ -1305,6 +1315,7 @@ def flipud(input):
     return Flip.apply(input, dims=(0,))
 
 
+@numpy_names
 def roll(input, shifts, dims=None):
     """Entries shifted circularly by ``shifts`` along ``dims`` (the flattened tensor if None)."""
     shifts = tuple(_dim_list(shifts))
@@ -1409,9 +1420,11 @@ class ShapeMethods:
 
     moveaxis = movedim
 
+    @numpy_names
     def squeeze(self, dim=None):
         return squeeze(self, dim)
 
+    @numpy_names
     def unsqueeze(self, dim):
         return unsqueeze(self, dim)
 
@@ -1434,6 +1447,7 @@ class ShapeMethods:
     def tile(self, *args, dims=None):
         return tile(self, tuple(dims) if dims is not None else _shape_args(args))
 
+    @numpy_names
     def split(self, split_size, dim=0):
         return split(self, split_size, dim)
 
@@ -1449,9 +1463,11 @@ class ShapeMethods:
     def dsplit(self, indices_or_sections):
         return dsplit(self, indices_or_sections)
 
+    @numpy_names
     def chunk(self, chunks, dim=0):
         return chunk(self, chunks, dim)
 
+    @numpy_names
     def unbind(self, dim=0):
         return unbind(self, dim)
 
@@ -1461,6 +1477,7 @@ class ShapeMethods:
     def select(self, dim, index):
         return select(self, dim, index)
 
+    @numpy_names
     def flip(self, *args, dims=None):
         return flip(self, tuple(dims) if dims is not None else _shape_args(args))
 
@@ -1470,6 +1487,7 @@ class ShapeMethods:
     def flipud(self):
         return flipud(self)
 
+    @numpy_names
     def roll(self, shifts, dims=None):
         return roll(self, shifts, dims)
 

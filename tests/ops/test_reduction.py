@@ -570,3 +570,15 @@ def test_grad_fn_names_match_torch(name):
     names = [NODE_NAMES[name](m, m.from_numpy(a).requires_grad_()).grad_fn.name()
              for m in (ember, torch)]
     assert names[0] == names[1]
+
+
+def test_numpy_argument_names_as_torch_accepts_them():
+    import torch
+
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    for lib in (torch, ember):
+        t = lib.from_numpy(x.copy())
+        assert t.argmax(axis=1).tolist() == x.argmax(axis=1).tolist()
+        assert tuple(lib.sum(t, axis=0, keepdims=True).shape) == (1, 4)
+        assert tuple(lib.cat([t, t], axis=0).shape) == (6, 4)
+        assert tuple(t.max(axis=1).values.shape) == (3,)
