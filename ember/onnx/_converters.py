@@ -30,11 +30,12 @@ from ember.ops import linalg as _la
 from ember.ops import padding as _pad
 from ember.ops import pointwise as _pw
 from ember.ops import reduction as _red
+from ember.ops import rnn as _rnn
 from ember.ops import shape as _sh
 from ember.ops import spatial as _sp
 from ember.ops.reduction import normalize_dims
 
-__all__ = ["CONVERTERS", "converts", "convert", "opaque_modules"]
+__all__ = ["CONVERTERS", "converts", "convert"]
 
 CONVERTERS: dict = {}
 _DYNAMIC: dict = {}
@@ -104,13 +105,6 @@ def _same(a, b) -> bool:
 def _short(a) -> str:
     text = repr(a)
     return text if len(text) < 60 else text[:57] + "..."
-
-
-def opaque_modules() -> tuple:
-    """Module classes converted whole (their insides are not traced): the recurrent layers."""
-    from ember.nn import modules
-
-    return tuple(getattr(modules, n) for n in ("RNN", "LSTM", "GRU") if hasattr(modules, n))
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -1360,3 +1354,65 @@ def _embedding(g, p):
 def _dropout(g, p):
     g.fail("dropout in training mode draws a random mask, which cannot be exported; call "
            "model.eval() (or export with the default training=TrainingMode.EVAL)")
+
+
+# --- recurrent layers ----------------------------------------------------------------------------
+
+# Row order of each gate block: torch stacks LSTM gates i, f, g, o and ONNX i, o, f, c; torch's GRU
+# r, z, n and ONNX's z, r, h.
+_GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
+
+
+@converts(_rnn.RNNLayer)
+def _rnn_layer(g, p):
+    mode, x = p["mode"], p["x"]
+    if p["batch_sizes"] is not None:
+        g.fail("packed sequences (PackedSequence) cannot be exported; pass padded batches")
+    if p["w_hr"] is not None:
+        g.fail("LSTM projections (proj_size > 0) have no ONNX equivalent")
+    hidden = p["w_hh"].shape[1]
+    order = _GATE_ORDER[mode]
+    perm = g.const(np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in order]))
+
+    def gates(v):  # torch's gate rows reordered for ONNX, with a leading direction axis
+        return g.unsqueeze(g.op("Gather", g.x(v), perm, axis=0), [0])
+
+    seq = g.x(x)
+    if p["batch_first"]:
+        seq = g.op("Transpose", seq, perm=[1, 0, 2])
+    inputs = [seq, gates(p["w_ih"]), gates(p["w_hh"])]
+    if p["b_ih"] is not None:
+        bias = g.op("Concat", g.op("Gather", g.x(p["b_ih"]), perm, axis=0),
+                    g.op("Gather", g.x(p["b_hh"]), perm, axis=0), axis=0)
+        inputs.append(g.unsqueeze(bias, [0]))
+    else:
+        inputs.append("")
+    inputs.append("")  # sequence_lens: every sequence is whole
+
+    def state(v):
+        if v is None:
+            return ""
+        if p["index"] is None:
+            return g.unsqueeze(g.x(v), [0])
+        k = p["index"]
+        return g.op("Slice", g.x(v), g.ints([k]), g.ints([k + 1]), g.ints([0]))
+
+    inputs.append(state(p["hx"]))
+    attrs = dict(hidden_size=hidden, direction="reverse" if p["reverse"] else "forward")
+    if mode == "LSTM":
+        inputs.append(state(p["cx"]))
+        y, h, c = g.op("LSTM", *inputs, outputs=3, **attrs)
+    elif mode == "GRU":
+        y, h = g.op("GRU", *inputs, outputs=2, linear_before_reset=1, **attrs)
+        c = None
+    else:
+        act = "Relu" if mode == "RNN_RELU" else "Tanh"
+        y, h = g.op("RNN", *inputs, outputs=2, activations=[act], **attrs)
+        c = None
+    y = g.squeeze(y, [1])  # (T, directions=1, B, H) -> (T, B, H)
+    if p["batch_first"]:
+        y = g.op("Transpose", y, perm=[1, 0, 2])
+    if p["index"] is None:
+        h = g.squeeze(h, [0])
+        c = g.squeeze(c, [0]) if c is not None else None
+    return y, h, c

@@ -372,14 +372,13 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                                   "supported by ember; export in eval mode")
 
     call_args, call_kwargs = _split_args(args, kwargs)
-    opaque = _converters.opaque_modules()
     dynamic_axes = _normalize_dynamic_axes(dynamic_axes)
     if _exporting:
         raise RuntimeError("torch.onnx.export cannot be called while another export runs")
     _exporting = True
     try:
         with _mode(model, training):
-            trace = _trace.Trace(model, opaque=opaque, live_params=not export_params)
+            trace = _trace.Trace(model, live_params=not export_params)
             trace.run(call_args, call_kwargs)
             in_names, out_names = _io_names(trace, input_names, output_names)
             for key in dynamic_axes:
@@ -390,7 +389,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
             grow = {i: axes for i, name in enumerate(in_names) for axes in
                     [dynamic_axes.get(name)] if axes}
             if grow:
-                shapes_b = _second_trace(model, opaque, export_params, call_args, call_kwargs,
+                shapes_b = _second_trace(model, export_params, call_args, call_kwargs,
                                          trace, grow)
     finally:
         _exporting = False
@@ -495,7 +494,7 @@ def _grow(t, axes):
     return T.Tensor._make(np.ascontiguousarray(a), t.device)
 
 
-def _second_trace(model, opaque, export_params, args, kwargs, trace, grow):
+def _second_trace(model, export_params, args, kwargs, trace, grow):
     """Trace again with the dynamic input axes one longer; ``{id(Value): shape}`` of the first
     trace's values as the second trace saw them (empty, with a warning, if the two differ)."""
     flat = _trace.flatten_tensors((args, kwargs))
@@ -517,7 +516,7 @@ def _second_trace(model, opaque, export_params, args, kwargs, trace, grow):
             return {k: swap(x) for k, x in obj.items()}
         return obj
 
-    second = _trace.Trace(model, opaque=opaque, live_params=not export_params, snapshot=False)
+    second = _trace.Trace(model, live_params=not export_params, snapshot=False)
     try:
         second.run(swap(args), swap(kwargs))
     except Exception as e:  # noqa: BLE001 - any failure means: the sizes are not dynamic

@@ -55,9 +55,9 @@ class Value:
 
 
 class Call:
-    """One recorded ``Primitive.apply`` (or one call of an opaque module, e.g. an LSTM).
+    """One recorded ``Primitive.apply``.
 
-    ``kind`` is the Primitive class (or the module class), ``params`` the forward's arguments by
+    ``kind`` is the Primitive class, ``params`` the forward's arguments by
     name with each Tensor (and each array of a live tensor inside an index key) replaced by its
     Value, ``ctx`` the op's ctx, ``outputs`` one Value (or None) per output, ``scope`` the module
     path ``((local_name, module), ...)`` from the root model inwards.
@@ -135,16 +135,13 @@ class Trace:
 
     Args:
         model: the Module (or any callable) to run.
-        opaque: module classes recorded as one call each (their insides are not traced), for
-            exporters that convert the whole layer at once (LSTM, GRU, RNN).
         live_params: parameters and buffers count as graph inputs (never folded as constants).
         snapshot: keep a copy of every value that does not depend on the inputs (ONNX needs them
             as initializers; a graph drawing does not).
     """
 
-    def __init__(self, model, opaque=(), live_params=False, snapshot=True):
-        self.model, self.opaque, self.live_params, self.snapshot = model, tuple(opaque), \
-            live_params, snapshot
+    def __init__(self, model, live_params=False, snapshot=True):
+        self.model, self.live_params, self.snapshot = model, live_params, snapshot
         self.calls: list = []
         self.inputs: list = []
         self.outputs: list = []
@@ -153,7 +150,6 @@ class Trace:
         self._by_memory: dict = {}  # memory key -> Value
         self._inplace: dict = {}  # memory key of a call's first argument -> that call's output 0
         self._scope: list = []
-        self._quiet = 0  # > 0 inside an opaque module
         self._param_names: dict = {}
         self._keep: list = []  # every tensor seen, so that ids are not reused during the trace
 
@@ -197,37 +193,22 @@ class Trace:
         return out
 
     def _scoped(self, name, module):
-        """``module.forward`` wrapped to push its scope (and to record opaque modules whole)."""
+        """``module.forward`` wrapped to push its scope while it runs."""
         forward = type(module).forward.__get__(module) if "forward" not in module.__dict__ \
             else module.__dict__["forward"]
-        opaque = isinstance(module, self.opaque) if self.opaque else False
 
         def scoped_forward(*args, **kwargs):
             self._scope.append((name, module))
             try:
-                if opaque and not self._quiet:
-                    return self._opaque_call(module, forward, args, kwargs)
                 return forward(*args, **kwargs)
             finally:
                 self._scope.pop()
 
         return scoped_forward
 
-    def _opaque_call(self, module, forward, args, kwargs):
-        params = {"module": module, "args": self._map(args), "kwargs": self._map(kwargs)}
-        self._quiet += 1
-        try:
-            out = forward(*args, **kwargs)
-        finally:
-            self._quiet -= 1
-        self._record(type(module), params, None, flatten_tensors(out), None)
-        return out
-
     # --- the hook ----------------------------------------------------------------------------
 
     def _hook(self, ctx, args, attrs, out):
-        if self._quiet:
-            return
         kind = type(ctx)
         params = self._map(_bind(kind, args, attrs))
         outs = out if type(out) is tuple else (out,)
