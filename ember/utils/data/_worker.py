@@ -1,18 +1,20 @@
 """What runs in a DataLoader worker process, and how its batches reach the main process.
 
 A worker seeds its random generators, runs ``worker_init_fn``, then loops: take ``(task index,
-sampler indices)`` from its index queue, fetch and collate the batch, put the result on the shared
-result queue. Tensors travel through shared memory: ``default_collate`` stacks a batch straight
-into a file in ``/dev/shm`` (``new_shared_array``), and a message carries only each tensor's
-(file name, offset, shape, strides, dtype); the main process maps the file, unlinks its name at
-once and wraps the mapping as a tensor without copying. The memory is freed when the last array
-using it is garbage-collected, so nothing stays behind in ``/dev/shm`` however long the batch
-lives; files a worker made but never sent are removed by the worker (on garbage collection) or, if
-it was killed, by the main process's sweep of the iterator's name prefix at shutdown.
+sampler indices, returned blocks)`` from its index queue, fetch and collate the batch, put the
+result on the shared result queue. Tensors travel through shared memory: ``default_collate``
+stacks a batch straight into a block (a file in ``/dev/shm``, see ``new_shared_array``), and a
+message carries only each tensor's (block, offset, shape, strides, dtype); the main process maps
+the block, unlinks its name at once and wraps the mapping as a tensor without copying. Blocks are
+recycled once the main process has dropped every array in them. Nothing stays behind in
+``/dev/shm``: names live only until the main process first maps them, a worker unlinks the blocks
+it never sent, and the main process sweeps the iterator's name prefix when the workers stop (for
+blocks in flight, or left by a killed worker).
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import math
@@ -170,29 +172,42 @@ class _DatasetKind:
 
 
 # --- shared memory --------------------------------------------------------------------------
+#
+# A worker allocates a batch's arrays in blocks: files in SHM_DIR, mapped. A message names the
+# block of each tensor; the main process maps a block the first time it sees it, unlinks the name
+# at once (from then on only the two mappings keep the memory) and caches the mapping. When every
+# array of a received block has been garbage-collected, the main process hands the block back with
+# the worker's next task, and the worker reuses it for a later batch of the same size: fresh pages
+# cost a page fault each, which is most of the price of moving a batch. A worker keeps at most
+# _POOL_CAP free blocks per size; a block it drops is named in its next message ("retired") so
+# the main process drops its mapping too.
+
+_POOL_CAP = 8
+
 
 class _Block(mmap.mmap):
-    """A file in SHM_DIR mapped into this process; ``name`` is the file's name."""
+    """A block mapped in a worker: ``name`` (its file in SHM_DIR), ``address`` (of its first
+    byte), ``nbytes``; ``seen[0]`` once the main process has mapped it (and unlinked the name)."""
 
 
-_shm = {"prefix": None, "counter": itertools.count()}  # set per worker by _worker_loop
+# The worker's blocks: free ones by size, ones lent to the main process by name, and the names of
+# seen blocks it dropped. Set up by _worker_loop; a prefix of None means "not in a worker".
+_shm = {"prefix": None, "counter": itertools.count(), "worker_id": -1, "pool": {}, "lent": {},
+        "retired": []}
 
 
-def _unlink_unsent(path: str, sent: list) -> None:
-    if not sent[0]:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+def _drop_block(path: str, name: str, seen: list, retired: list) -> None:
+    """A worker's block was garbage-collected."""
+    if seen[0]:
+        retired.append(name)  # the main process still maps it
+        return
+    try:
+        os.unlink(path)  # never sent: nobody else knows the name
+    except FileNotFoundError:
+        pass
 
 
-def new_shared_array(shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised array in a new shared-memory block (in a worker; ordinary memory in the
-    main process, or when empty)."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if _shm["prefix"] is None or nbytes == 0:
-        return np.empty(shape, dtype)
+def _new_block(nbytes: int) -> _Block:
     name = f"{_shm['prefix']}{next(_shm['counter'])}"
     path = os.path.join(SHM_DIR, name)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -212,11 +227,33 @@ def new_shared_array(shape: tuple, dtype) -> np.ndarray:
         raise
     os.close(fd)
     block.name = name
-    block.sent = [False]
-    weakref.finalize(block, _unlink_unsent, path, block.sent)
-    arr = np.ndarray(shape, dtype, buffer=block)
-    block.address = arr.__array_interface__["data"][0]
-    return arr
+    block.nbytes = nbytes
+    block.seen = [False]
+    block.address = np.frombuffer(block, np.uint8, 1).__array_interface__["data"][0]
+    weakref.finalize(block, _drop_block, path, name, block.seen, _shm["retired"])
+    return block
+
+
+def new_shared_array(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array in a shared-memory block (in a worker; ordinary memory in the main
+    process, or when empty)."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if _shm["prefix"] is None or nbytes == 0:
+        return np.empty(shape, dtype)
+    free = _shm["pool"].get(nbytes)
+    block = free.pop() if free else _new_block(nbytes)
+    return np.ndarray(shape, dtype, buffer=block)
+
+
+def _return_blocks(names) -> None:
+    """The main process no longer uses these lent blocks: keep them for reuse."""
+    for name in names:
+        block = _shm["lent"].pop(name, None)
+        if block is not None:
+            free = _shm["pool"].setdefault(block.nbytes, [])
+            if len(free) < _POOL_CAP:
+                free.append(block)  # else dropped: _drop_block retires it
 
 
 def _block_of(arr: np.ndarray):
@@ -247,66 +284,97 @@ class _SharingPickler(pickle.Pickler):
         if t._device.type != "cpu" or arr.nbytes == 0:
             return None  # pickled as usual
         block = _block_of(arr)
-        if block is None or block.sent[0] or any(s < 0 for s in arr.strides):
-            # Not in shared memory yet, or in a block an earlier message handed over.
+        if block is None or block.name in _shm["lent"] or any(s < 0 for s in arr.strides):
+            # Not in shared memory yet, or in a block an earlier message lent out.
             new = new_shared_array(arr.shape, arr.dtype)
             np.copyto(new, arr)
-            arr, block = new, new.base
+            arr, block = new, _block_of(new)
         self.blocks.append(block)
         offset = arr.__array_interface__["data"][0] - block.address
-        return ("ember.shm", block.name, offset, arr.shape, arr.strides, arr.dtype,
-                t._requires_grad)
+        return ("ember.shm", _shm["worker_id"], block.name, offset, arr.shape, arr.strides,
+                arr.dtype, t._requires_grad)
 
 
-def _dumps(message) -> bytes:
+def _dumps(idx, data) -> bytes:
+    """A worker's message: ``(idx, data, retired block names)``, tensors in shared memory."""
     buf = io.BytesIO()
     pickler = _SharingPickler(buf)
-    pickler.dump(message)
+    retired = _shm["retired"][:]
+    pickler.dump((idx, data, retired))
+    del _shm["retired"][:len(retired)]
     for block in pickler.blocks:
-        block.sent[0] = True
+        _shm["lent"][block.name] = block
+        block.seen[0] = True
     return buf.getvalue()
 
 
-def _open_block(name: str) -> mmap.mmap:
-    path = os.path.join(SHM_DIR, name)
-    fd = os.open(path, os.O_RDWR)
-    try:
-        return mmap.mmap(fd, os.fstat(fd).st_size)
-    finally:
-        os.close(fd)
-        os.unlink(path)  # the mapping lives on until its last array is freed
+class BlockCache:
+    """The main process's side of one worker group's blocks: their mappings by name, and the
+    names of blocks no longer used here, per worker, to hand back with the next task."""
+
+    def __init__(self, num_workers: int):
+        self.maps = {}
+        self.freed = [collections.deque() for _ in range(num_workers)]
+
+    def map(self, name: str) -> mmap.mmap:
+        mm = self.maps.get(name)
+        if mm is None:
+            path = os.path.join(SHM_DIR, name)
+            fd = os.open(path, os.O_RDWR)
+            try:
+                mm = self.maps[name] = mmap.mmap(fd, os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
+                os.unlink(path)  # the mappings keep the memory; no name can be left behind
+        return mm
+
+    def take_freed(self, worker_id: int) -> list:
+        freed = self.freed[worker_id]
+        return [freed.popleft() for _ in range(len(freed))]
+
+    def forget(self, names) -> None:
+        for name in names:
+            self.maps.pop(name, None)
 
 
 class _SharingUnpickler(pickle.Unpickler):
     """Unpickles a worker's message in the main process, mapping the shared tensors."""
 
-    def __init__(self, file):
+    def __init__(self, file, cache: BlockCache):
         super().__init__(file)
-        self.blocks = {}
+        self.cache = cache
+        self.bases = {}
         self.tensors = {}
 
     def persistent_load(self, pid):
-        _, name, offset, shape, strides, dtype, requires_grad = pid
+        _, worker_id, name, offset, shape, strides, dtype, requires_grad = pid
         key = (name, offset, shape, strides, dtype)
         t = self.tensors.get(key)
         if t is None:
-            block = self.blocks.get(name)
-            if block is None:
-                block = self.blocks[name] = _open_block(name)
-            arr = np.ndarray(shape, dtype, buffer=block, offset=offset, strides=strides)
+            base = self.bases.get(name)
+            if base is None:
+                mm = self.cache.map(name)
+                # Every array of this batch in the block is a view of `base`, so `base` is
+                # freed exactly when the last of them is; then the block can be reused.
+                base = self.bases[name] = np.ndarray((len(mm),), np.uint8, buffer=mm)
+                weakref.finalize(base, self.cache.freed[worker_id].append, name)
+            arr = np.ndarray(shape, dtype, buffer=base, offset=offset, strides=strides)
             t = self.tensors[key] = Tensor._make(arr)
             if requires_grad:
                 t.requires_grad_()
         return t
 
 
-def _loads(data: bytes):
-    return _SharingUnpickler(io.BytesIO(data)).load()
+def _loads(data: bytes, cache: BlockCache):
+    """A worker's message as ``(idx, data)``, its tensors mapped from shared memory."""
+    idx, data, retired = _SharingUnpickler(io.BytesIO(data), cache).load()
+    cache.forget(retired)
+    return idx, data
 
 
 def remove_blocks(prefix: str) -> None:
-    """Unlink every shared-memory file whose name starts with ``prefix`` (the ones never
-    received: in flight when the workers stopped, or left by a killed worker)."""
+    """Unlink every shared-memory file whose name starts with ``prefix``: blocks the main process
+    never received (in flight when the workers stopped, or left by a killed worker)."""
     try:
         names = os.listdir(SHM_DIR)
     except OSError:
@@ -370,10 +438,10 @@ class _ManagerWatchdog:
 
 def _put(data_queue, idx, data, worker_id: int) -> None:
     try:
-        message = _dumps((idx, data))
+        message = _dumps(idx, data)
     except Exception:
         # E.g. a batch holding an unpicklable object: the main process gets the error.
-        message = _dumps((idx, ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")))
+        message = _dumps(idx, ExceptionWrapper(where=f"in DataLoader worker process {worker_id}"))
     data_queue.put(message)
 
 
@@ -390,6 +458,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)
         _shm["prefix"] = f"{shm_prefix}{worker_id}_"
+        _shm["worker_id"] = worker_id
         init_exception = None
         try:
             if init_fn is not None:
@@ -407,16 +476,17 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             except queue.Empty:
                 continue
             if isinstance(r, _ResumeIteration):
-                data_queue.put(_dumps((r, None)))
+                data_queue.put(_dumps(r, None))
                 iteration_end = False
                 fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
                                                       collate_fn, drop_last)
                 continue
             if r is None:
                 break  # shutting down
+            idx, index, returned = r
+            _return_blocks(returned)
             if done_event.is_set() or iteration_end:
                 continue  # drain the queue until the shutdown sentinel
-            idx, index = r
             if init_exception is not None:
                 data, init_exception = init_exception, None
             else:

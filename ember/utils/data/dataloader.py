@@ -62,6 +62,7 @@ class _WorkerGroup:
         self.owner_pid = os.getpid()
         self.shm_prefix = f"ember_dl_{os.getpid()}_{secrets.token_hex(4)}_"
         self.result_queue = ctx.Queue()
+        self.blocks = _worker.BlockCache(num_workers)
         self.done_event = ctx.Event()
         self.index_queues = []
         self.workers = []
@@ -107,6 +108,7 @@ class _WorkerGroup:
                     w.join(timeout=MP_STATUS_CHECK_INTERVAL)
             self.result_queue.cancel_join_thread()
             self.result_queue.close()
+            self.blocks.maps.clear()  # batches still in use keep their own mappings
             _worker.remove_blocks(self.shm_prefix)
             _groups.discard(self)
 
@@ -472,7 +474,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 if time.monotonic() >= deadline:
                     return False, None
                 continue
-            return True, _worker._loads(raw)
+            return True, _worker._loads(raw, self._group.blocks)
 
     def _get_data(self):
         if self._timeout > 0:
@@ -547,7 +549,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     break
         else:
             return
-        self._index_queues[worker_queue_idx].put((self._send_idx, index))
+        returned = self._group.blocks.take_freed(worker_queue_idx)
+        self._index_queues[worker_queue_idx].put((self._send_idx, index, returned))
         self._task_info[self._send_idx] = (worker_queue_idx,)
         self._workers_num_tasks[worker_queue_idx] += 1
         self._tasks_outstanding += 1

@@ -125,6 +125,37 @@ def test_shared_memory_views_and_repeats():
     assert shm_files() == []
 
 
+def test_shared_memory_blocks_are_reused_but_never_while_in_use():
+    ds = E.TensorDataset(ember.arange(4000, dtype=ember.float32).reshape(200, 20))
+    loader = E.DataLoader(ds, batch_size=4, num_workers=2, persistent_workers=True)
+    kept = {}
+    for epoch in range(2):
+        for i, (x,) in enumerate(loader):
+            if i % 7 == 0:
+                kept[(epoch, i)] = x  # held on to: its block must not be recycled under it
+    blocks = loader._iterator._group.blocks
+    # Dropped batches' blocks come back and are reused: far fewer blocks than batches.
+    assert len(blocks.maps) < 40
+    for (epoch, i), x in kept.items():
+        assert x.tolist() == ds.tensors[0][4 * i:4 * i + 4].tolist(), (epoch, i)
+    del loader, blocks
+    gc.collect()
+    assert shm_files() == []
+
+
+def test_worker_pool_is_capped():
+    # Each batch is kept until the end, then all are dropped at once: more blocks come back than
+    # a worker keeps, and the main process forgets the mappings of the ones it retires.
+    loader = E.DataLoader(E.TensorDataset(ember.ones(64, 2)), batch_size=1, num_workers=1,
+                          persistent_workers=True)
+    held = list(loader)
+    assert len(loader._iterator._group.blocks.maps) == 64
+    del held
+    assert sum(1 for _ in loader) == 64
+    assert len(loader._iterator._group.blocks.maps) <= _worker._POOL_CAP + 3
+    del loader
+
+
 def test_order_and_shuffle_with_generator():
     def order(workers, seed):
         g = ember.Generator().manual_seed(seed)
