@@ -73,36 +73,28 @@ class _NoProgress:
         return None
 
 
-def _urlretrieve(url: str, filename: str, chunk_size: int = 1024 * 32) -> None:
+def _urlretrieve(url: str, filename: str, max_redirect_hops: int = 3,
+                 chunk_size: int = 1024 * 32) -> None:
     """Stream ``url`` into ``filename`` atomically (temporary file, then rename)."""
+    # urllib follows redirects itself; the handler caps how many
+    redirects = urllib.request.HTTPRedirectHandler()
+    redirects.max_redirections = max_redirect_hops
+    opener = urllib.request.build_opener(redirects)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     folder = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(filename) + ".", suffix=".part", dir=folder)
-    try:
-        with urllib.request.urlopen(request) as response, os.fdopen(fd, "wb") as fh, \
-                _progress_bar(response.length) as bar:
-            while chunk := response.read(chunk_size):
-                fh.write(chunk)
-                bar.update(len(chunk))
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _get_redirect_url(url: str, max_hops: int = 3) -> str:
-    """Follow up to ``max_hops`` redirects with HEAD requests; the final URL."""
-    initial_url = url
-    headers = {"Method": "HEAD", "User-Agent": USER_AGENT}
-    for _ in range(max_hops + 1):
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
-            if response.url == url or response.url is None:
-                return url
-            url = response.url
-    raise RecursionError(
-        f"Request to {initial_url} exceeded {max_hops} redirects. "
-        f"The last redirect points to {url}.")
+    with opener.open(request) as response:
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(filename) + ".", suffix=".part",
+                                   dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh, _progress_bar(response.length) as bar:
+                while chunk := response.read(chunk_size):
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+            os.replace(tmp, filename)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
 
 def download_url(url: str, root: str | pathlib.Path, filename: str | None = None,
@@ -129,14 +121,13 @@ def download_url(url: str, root: str | pathlib.Path, filename: str | None = None
     if check_integrity(fpath, md5):
         return
 
-    url = _get_redirect_url(url, max_hops=max_redirect_hops)
     try:
-        _urlretrieve(url, fpath)
+        _urlretrieve(url, fpath, max_redirect_hops)
     except (urllib.error.URLError, OSError):
         if url[:5] != "https":
             raise
         # some hosts serve plain HTTP only; torchvision retries the same way
-        _urlretrieve(url.replace("https:", "http:"), fpath)
+        _urlretrieve(url.replace("https:", "http:"), fpath, max_redirect_hops)
 
     if not check_integrity(fpath, md5):
         actual = calculate_md5(fpath) if os.path.isfile(fpath) else None
