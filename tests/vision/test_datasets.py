@@ -29,7 +29,6 @@ from ember.vision.datasets.mnist import read_sn3_pascalvincent_tensor
 PIL = pytest.importorskip("PIL", reason="the vision datasets return PIL images (Pillow)")
 from PIL import Image  # noqa: E402
 
-
 # --- MNIST ----------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """Downloading and extracting, against an HTTP server on 127.0.0.1 serving generated files (the
-datasets' ``mirrors``/``url`` class attributes point at it, as a user can point them at a mirror)."""
+datasets' ``mirrors``/``url`` class attributes point at it, as a user points them at a mirror)."""
 
 import gzip
 import os

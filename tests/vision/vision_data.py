@@ -26,7 +26,8 @@ def idx_bytes(array):
     array = np.asarray(array)
     big = array.astype(array.dtype.newbyteorder(">")) if array.dtype.itemsize > 1 else array
     code = _IDX_CODES[np.dtype(big.dtype)]
-    header = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    header = struct.pack(">HBB", 0, code, array.ndim)
+    header += struct.pack(">" + "I" * array.ndim, *array.shape)
     return header + np.ascontiguousarray(big).tobytes()
 
 
@@ -135,7 +136,7 @@ def make_tar_gz(path, folder, arcname):
     return md5_of(path)
 
 
-# --- a loopback HTTP server -------------------------------------------------------------------------
+# --- a loopback HTTP server -----------------------------------------------------------------------
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
