@@ -164,43 +164,31 @@ class Div(Primitive):
 
 
 class Remainder(Primitive):
-    """Python's ``%``: the result takes the sign of the divisor."""
+    """Python's ``%``: the result takes the sign of the divisor (quotient rounded down)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
+    ufunc, rounding = "remainder", "floor"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
         a, b, r = promoted(a, b)
         if r.kind in "iu":
             _check_int_divisor(b)
-        return ctx.xp.remainder(a, b)
+        return getattr(ctx.xp, cls.ufunc)(a, b)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.saved_tensors
         gb = None
-        if ctx.needs_input_grad[1]:
-            gb = -g * Div.apply(a, b, rounding_mode="floor")
+        if ctx.needs_input_grad[1]:  # a - b * q(a, b), with q piecewise constant
+            gb = -g * Div.apply(a, b, rounding_mode=cls.rounding)
         return g, gb
 
 
-class Fmod(Primitive):
-    """C's ``fmod``: the result takes the sign of the dividend."""
+class Fmod(Remainder):
+    """C's ``fmod``: the result takes the sign of the dividend (quotient truncated)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        a, b, r = promoted(a, b)
-        if r.kind in "iu":
-            _check_int_divisor(b)
-        return ctx.xp.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        gb = None
-        if ctx.needs_input_grad[1]:
-            gb = -g * Div.apply(a, b, rounding_mode="trunc")
-        return g, gb
+    ufunc, rounding = "fmod", "trunc"
 
 
 class Pow(Primitive):
