@@ -213,9 +213,12 @@ def _new_block(nbytes: int) -> _Block:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
-            # Reserve the pages now: a full /dev/shm then fails here with an error instead of
-            # killing the worker with SIGBUS on first write.
-            os.posix_fallocate(fd, 0, nbytes)
+            if hasattr(os, "posix_fallocate"):
+                # Reserve the pages now: a full /dev/shm then fails here with an error instead
+                # of killing the worker with SIGBUS on first write.
+                os.posix_fallocate(fd, 0, nbytes)
+            else:
+                os.ftruncate(fd, nbytes)
         except OSError as e:
             raise RuntimeError(f"DataLoader worker could not allocate {nbytes} bytes of shared "
                                f"memory in {SHM_DIR}: {e.strerror}. Free space there (or give "

@@ -1,10 +1,11 @@
 """``DataLoader``, as ``torch.utils.data.dataloader``: batches from a dataset, in the main process
 or in worker processes.
 
-With ``num_workers > 0`` an iterator starts the workers (``_worker._worker_loop``), keeps
-``prefetch_factor * num_workers`` batches in flight, hands tasks out round-robin through one index
-queue per worker and collects results from one shared result queue, reordering them into sampler
-order (unless ``in_order=False``). While it waits it checks every ``_POLL_INTERVAL`` seconds that
+With ``num_workers > 0`` an iterator starts a ``_WorkerGroup`` (processes running
+``_worker._worker_loop``), keeps ``prefetch_factor * num_workers`` batches in flight, hands tasks
+out round-robin through one index queue per worker and collects results from one shared result
+queue, reordering them into sampler order (unless ``in_order=False``). Batches arrive through
+shared memory (see ``_worker``). While it waits it checks every ``_POLL_INTERVAL`` seconds that
 the workers are alive, so a worker that dies makes it raise instead of hang.
 """
 

@@ -156,6 +156,26 @@ def test_worker_pool_is_capped():
     del loader
 
 
+def _shm_is_full(worker_id):
+    import errno
+
+    def fallocate(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    os.posix_fallocate = fallocate  # in this worker process only
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="needs posix_fallocate")
+def test_full_shared_memory_is_an_error_not_a_crash():
+    loader = E.DataLoader(E.TensorDataset(ember.ones(4, 2)), batch_size=2, num_workers=1,
+                          worker_init_fn=_shm_is_full)
+    with pytest.raises(RuntimeError, match=r"(?s)Caught RuntimeError in DataLoader worker process "
+                                           r"0.*could not allocate 16 bytes of shared memory.*No "
+                                           r"space left on device"):
+        list(loader)
+    assert shm_files() == []
+
+
 def test_order_and_shuffle_with_generator():
     def order(workers, seed):
         g = ember.Generator().manual_seed(seed)
