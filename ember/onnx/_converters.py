@@ -742,14 +742,18 @@ def _argmax(g, p):
 def _var(g, p):
     a, dt = p["a"], _dtype(g)
     axes = _axes(p["dim"], a.ndim)
-    if any(g.shape_b(a)[i] != a.shape[i] for i in axes):
-        g.fail("var/std over a dynamic axis is not supported")
-    n = math.prod(a.shape[i] for i in axes)
-    dof = max(n - p["correction"], 0)
     x = g.x(a)
+    if any(g.shape_b(a)[i] != a.shape[i] for i in axes):  # the count follows a dynamic size
+        n = g.cast(g.reduce("ReduceProd", g.op("Gather", g.op("Shape", x), g.ints(axes)), [0],
+                            False), dt)
+        dof = g.op("Max", g.op("Sub", n, g.const(np.asarray(p["correction"], dt))),
+                   g.const(np.zeros((), dt)))
+    else:
+        n = math.prod(a.shape[i] for i in axes)
+        dof = g.const(np.asarray(max(n - p["correction"], 0), dt))
     d = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
     ss = g.reduce("ReduceSum", g.op("Mul", d, d), axes, p["keepdim"])
-    var = g.op("Div", ss, g.const(np.asarray(dof, dt)))
+    var = g.op("Div", ss, dof)
     return g.op("Sqrt", var) if p["sqrt"] else var
 
 
@@ -865,23 +869,12 @@ def _unsqueeze(g, p):
     return g.unsqueeze(g.x(p["a"]), [p["dim"]])
 
 
-def _slice_bound(g, a, dim, value, key):
-    """A Slice bound; a bound equal to a dynamic size becomes 'to the end'."""
-    twin = g.twin_param(key)
-    if value == twin:
-        return value
-    if value == a.shape[dim] and twin == g.shape_b(a)[dim]:
-        return _BIG
-    g.fail(f"slice {key}={value} depends on a dynamic size", UnsupportedOperatorError)
-
-
 @converts(_sh.Slice, dynamic=("start", "stop"))
 def _narrow(g, p):
     a, dim = p["a"], p["dim"]
-    start = _slice_bound(g, a, dim, p["start"], "start")
-    stop = _slice_bound(g, a, dim, p["stop"], "stop")
-    return g.op("Slice", g.x(a), g.ints([start]), g.ints([stop]), g.ints([dim]),
-                g.ints([p["step"]]))
+    starts = g.sizes([p["start"]], [g.twin_param("start")], [a])
+    ends = g.sizes([p["stop"]], [g.twin_param("stop")], [a])
+    return g.op("Slice", g.x(a), starts, ends, g.ints([dim]), g.ints([p["step"]]))
 
 
 @converts(_sh.Select, dynamic=("index",))
@@ -987,44 +980,67 @@ def _tril(g, p):
     upper = g.call.kind is _sh.Triu
     if g.opset >= 14:
         return g.op("Trilu", g.x(a), g.const(np.asarray(p["diagonal"], _I64)), upper=int(upper))
-    n, m = a.shape[-2:]
-    fn = np.triu if upper else np.tril
-    mask = fn(np.ones((n, m), bool), p["diagonal"])
-    return g.op("Where", g.const(mask), g.x(a), g.const(np.zeros((), a.dtype)))
+    # opset 13 has no Trilu: keep where (column - row) <= k (tril) or >= k (triu)
+    shape = g.op("Shape", g.x(a))
+    one, zero = g.const(np.ones((), _I64)), g.const(np.zeros((), _I64))
+    rows = g.op("Range", zero, g.op("Gather", shape, g.const(np.asarray(-2, _I64))), one)
+    cols = g.op("Range", zero, g.op("Gather", shape, g.const(np.asarray(-1, _I64))), one)
+    diff = g.op("Sub", g.unsqueeze(cols, [0]), g.unsqueeze(rows, [1]))
+    k = g.const(np.asarray(p["diagonal"], _I64))
+    keep = g.op("Not", g.op("Less", diff, k)) if upper else g.op("Not", g.op("Greater", diff, k))
+    return g.op("Where", keep, g.x(a), g.const(np.zeros((), a.dtype)))
 
 
 # --- indexing ------------------------------------------------------------------------------------
 
 
-def _basic_index(g, x, shape, key):
-    """``x[key]`` for a NumPy basic key (ints, slices, None, one Ellipsis)."""
+def _full_key(key, ndim):
+    """A basic key with its Ellipsis (or the missing trailing dims) spelled out as ``:``."""
     key = tuple(key)
     used = sum(1 for k in key if k is not None and k is not Ellipsis)
     if Ellipsis in key:
         i = key.index(Ellipsis)
-        key = key[:i] + (slice(None),) * (len(shape) - used) + key[i + 1:]
-    else:
-        key = key + (slice(None),) * (len(shape) - used)
-    starts, ends, axes, steps, picks, news = [], [], [], [], [], []
+        return key[:i] + (slice(None),) * (ndim - used) + key[i + 1:]
+    return key + (slice(None),) * (ndim - used)
+
+
+def _basic_index(g, x, a, key, twin=None):
+    """``x[key]`` (``x`` the name of Value ``a``) for a NumPy basic key: ints, slices, None and
+    one Ellipsis. ``twin`` is the key of the second trace: slice bounds that differ are computed
+    from the dynamic sizes."""
+    key = _full_key(key, a.ndim)
+    twin = key if twin is None else _full_key(twin, a.ndim)
+    if len(twin) != len(key):
+        g.fail("the index changes with the dynamic axes")
+    starts, ends, starts_b, ends_b, axes, steps, picks, news = [], [], [], [], [], [], [], []
     dim = out_dim = 0
-    for k in key:
+    for k, kb in zip(key, twin):
         if k is None:
             news.append(out_dim)
             out_dim += 1
         elif isinstance(k, slice):
             if k != slice(None) and k != slice(None, None, 1):
-                step = 1 if k.step is None else k.step
+                if k.step != kb.step:
+                    g.fail("the slice step changes with the dynamic axes")
                 starts.append(0 if k.start is None else k.start)
+                starts_b.append(0 if kb.start is None else kb.start)
                 ends.append(_BIG if k.stop is None else k.stop)
+                ends_b.append(_BIG if kb.stop is None else kb.stop)
                 axes.append(dim)
-                steps.append(step)
+                steps.append(1 if k.step is None else k.step)
             dim += 1
             out_dim += 1
         else:
-            picks.append((dim, int(k)))
+            i = int(k)
+            if i != kb:
+                if i - a.shape[dim] != kb - g.shape_b(a)[dim]:
+                    g.fail("the selected index depends on a dynamic size")
+                i -= a.shape[dim]  # counted from the end, which holds for every size
+            picks.append((dim, i))
             dim += 1
     if axes:
-        x = g.op("Slice", x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps))
+        x = g.op("Slice", x, g.sizes(starts, starts_b, [a]), g.sizes(ends, ends_b, [a]),
+                 g.ints(axes), g.ints(steps))
     for d, i in reversed(picks):
         x = g.op("Gather", x, g.const(np.asarray(i, _I64)), axis=d)
     if news:
@@ -1034,9 +1050,9 @@ def _basic_index(g, x, shape, key):
     return x
 
 
-@converts(_idx.Slice)
+@converts(_idx.Slice, dynamic=("key",))
 def _index_basic(g, p):
-    return _basic_index(g, g.x(p["a"]), p["a"].shape, p["key"])
+    return _basic_index(g, g.x(p["a"]), p["a"], p["key"], g.twin_param("key"))
 
 
 def _index_shape(shape, key):
@@ -1051,14 +1067,16 @@ def _index_advanced(g, p):
     basic, adv = p["key"]
     x, shape = g.x(a), a.shape
     if basic is not None:
-        x = _basic_index(g, x, shape, basic)
+        x = _basic_index(g, x, a, basic)
         shape = _index_shape(shape, basic)
     adv = adv if isinstance(adv, tuple) else (adv,)
-    if Ellipsis in adv:
-        i = adv.index(Ellipsis)
+    spots = [i for i, k in enumerate(adv) if k is Ellipsis]
+    if spots:
+        i = spots[0]
         adv = adv[:i] + (slice(None),) * (len(shape) - len(adv) + 1) + adv[i + 1:]
     arrays = [(i, k) for i, k in enumerate(adv) if not isinstance(k, slice)]
-    full = all(k == slice(None) for k in adv if isinstance(k, slice))
+    full = all(k == slice(None) or k == slice(None, None, 1) for k in adv
+               if isinstance(k, slice))
     if not full:
         g.fail("advanced indexing mixed with partial slices is not supported")
     if len(arrays) == 1:

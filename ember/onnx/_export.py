@@ -182,7 +182,10 @@ class GraphBuilder:
         node_name = self.unique(base)
         outs = [self.unique(f"{node_name}_output_{i}") for i in range(outputs)]
         attrs = {k: v for k, v in attrs.items() if v is not None}
-        self.nodes.append(self.helper.make_node(op_type, list(inputs), outs, name=node_name,
+        inputs = list(inputs)
+        while inputs and not inputs[-1]:
+            inputs.pop()  # trailing optional inputs are left out, not named ""
+        self.nodes.append(self.helper.make_node(op_type, inputs, outs, name=node_name,
                                                 domain=domain or None, **attrs))
         return outs[0] if outputs == 1 else outs
 
@@ -261,25 +264,33 @@ class GraphBuilder:
         return pieces[0] if len(pieces) == 1 else self.op("Concat", *pieces, axis=0)
 
     def _dim_expr(self, sa, sb, sources, prefer):
-        candidates = []
+        """A 1-element tensor ``k * d + c`` equal to ``sa`` / ``sb`` in the two traces, ``d``
+        being a dynamic dimension of one of ``sources`` (an exact match preferred, then an
+        offset, then a multiple)."""
+        best = None
         for v in sources:
             if not isinstance(v, _trace.Value):
                 continue
-            shape_a, shape_b = v.shape, self.shape_b(v)
-            for j, (da, db) in enumerate(zip(shape_a, shape_b)):
-                if da == db:
+            for j, (da, db) in enumerate(zip(v.shape, self.shape_b(v))):
+                if da == db or (sa - sb) % (da - db):
                     continue
-                if (da, db) == (sa, sb):
-                    candidates.append((0 if j == prefer else 1, v, j, 1))
-                elif da and db and sa % da == 0 and sb % db == 0 and sa // da == sb // db:
-                    candidates.append((2, v, j, sa // da))
-            if candidates and candidates[0][0] == 0:
+                k = (sa - sb) // (da - db)
+                c = sa - k * da
+                rank = (0 if j == prefer else 1) if (k, c) == (1, 0) else \
+                    2 if k == 1 else 3 if c == 0 else 4
+                if best is None or rank < best[0]:
+                    best = (rank, v, j, k, c)
+            if best is not None and best[0] == 0:
                 break
-        if not candidates:
+        if best is None:
             return None
-        _, v, j, factor = min(candidates, key=lambda c: c[0])
+        _, v, j, k, c = best
         d = self.dim(v, j)
-        return d if factor == 1 else self.op("Mul", d, self.ints([factor]))
+        if k != 1:
+            d = self.op("Mul", d, self.ints([k]))
+        if c:
+            d = self.op("Add", d, self.ints([c]))
+        return d
 
     def _dynamic_const(self, v) -> str:
         """A constant created inside the forward with a dynamic size (``zeros(x.size(0), n)``)."""
@@ -426,7 +437,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     except onnx.checker.ValidationError as e:
         raise CheckerError(f"the exported model failed onnx.checker: {e}") from e
     if verbose:
-        print(g.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     if f is None:
         return proto
     _save(onnx, proto, f)

@@ -20,11 +20,12 @@ import numpy as np
 from ember import _tensor
 from ember.autograd import function as _function
 from ember.autograd.grad_mode import no_grad
+from ember.onnx.errors import OnnxExporterError
 
 __all__ = ["Value", "Call", "Trace", "TraceError", "flatten_tensors"]
 
 
-class TraceError(RuntimeError):
+class TraceError(OnnxExporterError):
     """A forward pass that cannot be recorded faithfully."""
 
 
@@ -148,7 +149,7 @@ class Trace:
         self._seq = 0
         self._by_id: dict = {}  # id(tensor) -> (Value, version, tensor)
         self._by_memory: dict = {}  # memory key -> Value
-        self._inplace: dict = {}  # memory key of a call's first argument -> that call's output 0
+        self._inplace: dict = {}  # memory of a call's first argument -> (output Value, tensor)
         self._scope: list = []
         self._param_names: dict = {}
         self._keep: list = []  # every tensor seen, so that ids are not reused during the trace
@@ -233,10 +234,11 @@ class Trace:
             values.append(v)
         call.outputs = tuple(values)
         self.calls.append(call)
-        if first is not None and values and values[0] is not None:
+        out0 = outs[0] if outs else None
+        if first is not None and out0 is not None and out0._data.shape == first._data.shape:
             key = _memory_key(first._data)
-            if key is not None:
-                self._inplace[key] = values[0]
+            if key is not None:  # maybe an in-place op: ``_inplace`` writes ``out0`` into ``first``
+                self._inplace[key] = (values[0], out0)
 
     # --- tensors to values -------------------------------------------------------------------
 
@@ -262,8 +264,8 @@ class Trace:
             v, version, _ = entry
             if t._version == version:
                 return v
-            newer = self._inplace.get(key)
-            if newer is not None and newer.seq > v.seq:
+            newer = self._written(key, t, v)
+            if newer is not None:
                 self._bind(t, newer)
                 return newer
             raise TraceError(
@@ -273,9 +275,7 @@ class Trace:
         if key is not None:
             v = self._by_memory.get(key)
             if v is not None:
-                newer = self._inplace.get(key)
-                if newer is not None and newer.seq > v.seq:
-                    v = newer
+                v = self._written(key, t, v) or v
                 self._bind(t, v)
                 return v
         name = self._param_names.get(id(t))
@@ -284,6 +284,18 @@ class Trace:
                              from_param=True)
         array = np.array(t._data, copy=True) if self.snapshot else None
         return self._new("const", t, array=array)
+
+    def _written(self, key, t, v):
+        """The output of the last call on ``t``'s memory, if it came after ``v`` and ``t`` now
+        holds exactly that output (what an in-place op leaves behind); else None."""
+        entry = self._inplace.get(key)
+        if entry is None:
+            return None
+        newer, out = entry
+        if newer is None or newer.seq <= v.seq or out._data.dtype != t._data.dtype:
+            return None
+        same = np.array_equal(out._data, t._data, equal_nan=out._data.dtype.kind in "fc")
+        return newer if same else None
 
     def _map(self, obj):
         """``obj`` with each Tensor replaced by its Value (and the arrays of live values too)."""
