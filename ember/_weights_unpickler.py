@@ -268,11 +268,15 @@ class Unpickler:
                 kwargs = stack.pop() if op == 0x92 else {}
                 args = stack.pop()
                 cls = stack.pop()
-                if (not isinstance(cls, type) or id(cls) not in allowed_ids
-                        or type(args) is not tuple or type(kwargs) is not dict):
+                parameter = self.allowed.get("torch.nn.parameter.Parameter")
+                if (type(args) is not tuple or type(kwargs) is not dict
+                        or not (cls is parameter or cls is OrderedDict or cls is Counter
+                                or any(cls is v for v in _user_allowed_globals().values()))):
                     raise UnpicklingError("Can only create new object for nn.Parameter or classes "
                                           f"allowlisted via `add_safe_globals` but got {cls}")
-                if cls is self.allowed.get("torch.nn.parameter.Parameter"):
+                if not isinstance(cls, type):
+                    raise UnpicklingError(f"NEWOBJ needs a class, got {cls!r}")
+                if cls is parameter:
                     stack.append(call(cls, *args, **kwargs))  # validates its arguments
                 else:
                     stack.append(call(cls.__new__, cls, *args, **kwargs))
