@@ -31,7 +31,8 @@ _MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 
 
 def _steps(n_steps: int, batch_sizes, batch: int, reverse: bool):
-    """``(first_row, rows)`` of every time step, in the order the layer visits them."""
+    """``(first_row, rows)`` of every time step of packed rows, in the order the layer visits them
+    (the Tensor-op recomputation's view of a sequence)."""
     if batch_sizes is None:
         steps = [(t * batch, batch) for t in range(n_steps)]
     else:
@@ -40,6 +41,67 @@ def _steps(n_steps: int, batch_sizes, batch: int, reverse: bool):
             steps.append((off, bs))
             off += bs
     return steps[::-1] if reverse else steps
+
+
+class _Layout:
+    """How a sequence is laid out for the loop: every per-step array is ``(T, features, B)``, so
+    that each gate of each step is one contiguous block (NumPy is several times slower on strided
+    2-D views). Step ``t`` uses the first ``sizes[t]`` columns (sequences sorted longest first).
+    """
+
+    def __init__(self, xp, x, batch_sizes, batch_first, reverse):
+        self.packed = batch_sizes is not None and any(b != batch_sizes[0] for b in batch_sizes)
+        self.batch_first = batch_first and batch_sizes is None
+        self.rows = batch_sizes is not None  # the caller's data is 2-D rows (N, F)
+        if batch_sizes is None:
+            n_steps, batch = (x.shape[1], x.shape[0]) if batch_first else x.shape[:2]
+        else:
+            n_steps, batch = len(batch_sizes), batch_sizes[0]
+        self.n_steps, self.batch = n_steps, batch
+        self.sizes = [batch] * n_steps if batch_sizes is None else list(batch_sizes)
+        self.order = range(n_steps - 1, -1, -1) if reverse else range(n_steps)
+        self.mask = None
+        if self.packed:
+            self.mask = xp.asarray(np.arange(batch)[None, :] < np.asarray(batch_sizes)[:, None])
+
+    def to_steps(self, xp, a):
+        """The caller's ``(T, B, F)`` / ``(B, T, F)`` / rows ``(N, F)`` as contiguous
+        ``(T, F, B)`` (zeros where a packed sequence has ended)."""
+        if self.packed:
+            full = xp.zeros((self.n_steps, self.batch, a.shape[-1]), a.dtype)
+            full[self.mask] = a
+            a = full
+        elif self.rows:
+            a = a.reshape(self.n_steps, self.batch, a.shape[-1])
+        elif self.batch_first:
+            return xp.ascontiguousarray(a.transpose(1, 2, 0))
+        return xp.ascontiguousarray(a.transpose(0, 2, 1))
+
+    def from_time_batch(self, xp, a):
+        """A ``(T, B, F)`` array in the caller's layout."""
+        if self.packed:
+            return a[self.mask]
+        if self.rows:
+            return a.reshape(-1, a.shape[-1])
+        if self.batch_first:
+            return xp.ascontiguousarray(a.transpose(1, 0, 2))
+        return a
+
+    def from_steps(self, xp, a):
+        """A ``(T, F, B)`` array in the caller's layout, always a new array (the loop's buffers
+        may be kept for backward)."""
+        if self.batch_first:
+            return a.transpose(2, 0, 1).copy()
+        if self.packed:
+            return a.transpose(0, 2, 1)[self.mask]
+        a = a.transpose(0, 2, 1).copy()
+        return a.reshape(-1, a.shape[-1]) if self.rows else a
+
+    def buffer(self, xp, features, dtype):
+        """A ``(T, features, B)`` array for per-step results: zeros when some columns are never
+        written (packed), so whole-array arithmetic on it stays finite."""
+        shape = (self.n_steps, features, self.batch)
+        return xp.zeros(shape, dtype) if self.packed else xp.empty(shape, dtype)
 
 
 def _lstm_order(hidden: int):
@@ -53,6 +115,21 @@ def _half_scale(xp, dtype, n_sigmoid: int, n_tanh: int):
     """0.5 for sigmoid-gate rows, 1 for tanh rows: sigmoid(z) = 0.5 * tanh(z / 2) + 0.5, so one
     ``tanh`` call activates every gate when the sigmoid rows are pre-scaled by one half."""
     return xp.concatenate([xp.full(n_sigmoid, 0.5, dtype), xp.ones(n_tanh, dtype)])
+
+
+def _project(xp, w, xs, bias):
+    """``w @ x_t + bias`` for every step at once: ``(T, rows, B)``."""
+    out = xp.matmul(w, xs)
+    if bias is not None:
+        out += bias[:, None]
+    return out
+
+
+def _init_state(xp, s0, size, batch, dtype):
+    """An initial state ``(B, size)`` (None: zeros) as a private ``(size, B)`` array."""
+    if s0 is None:
+        return xp.zeros((size, batch), dtype)
+    return s0.T.copy()  # a copy even when the transpose is contiguous: it is written in place
 
 
 class RNNLayer(Primitive):
@@ -69,72 +146,59 @@ class RNNLayer(Primitive):
     def forward(ctx, x, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr, *, mode, batch_sizes=None,
                 batch_first=False, reverse=False, index=None):
         xp = ctx.xp
-        if batch_sizes is None:
-            if batch_first:
-                batch, n_steps = x.shape[0], x.shape[1]
-                x2 = xp.ascontiguousarray(x.transpose(1, 0, 2)).reshape(n_steps * batch, -1)
-            else:
-                n_steps, batch = x.shape[0], x.shape[1]
-                x2 = x.reshape(n_steps * batch, x.shape[2])
-        else:
-            x2, n_steps, batch = x, len(batch_sizes), batch_sizes[0]
-        steps = _steps(n_steps, batch_sizes, batch, reverse)
+        lay = _Layout(xp, x, batch_sizes, batch_first, reverse)
+        xs = lay.to_steps(xp, x)
         save = bool(ctx.needs_input_grad)
         h0 = None if hx is None else (hx if index is None else hx[index])
         c0 = None if cx is None else (cx if index is None else cx[index])
         if mode == "LSTM":
-            out, h, c, saved = _lstm_forward(xp, x2, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps,
-                                             batch, save)
+            out, h, c, saved = _lstm_forward(xp, lay, xs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr,
+                                             save)
         elif mode == "GRU":
-            out, h, saved = _gru_forward(xp, x2, h0, w_ih, w_hh, b_ih, b_hh, steps, batch, save)
+            out, h, saved = _gru_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save)
             c = None
         else:
-            out, h, saved = _rnn_forward(xp, x2, h0, w_ih, w_hh, b_ih, b_hh, steps, batch, save,
+            out, h, saved = _rnn_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save,
                                          mode == "RNN_RELU")
             c = None
         if save:
             ctx.save_for_backward(x, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr)
-            ctx.x2, ctx.steps, ctx.saved, ctx.batch = x2, steps, saved, batch
+            ctx.lay, ctx.xs, ctx.saved = lay, xs, saved
             ctx.attrs = dict(mode=mode, batch_sizes=batch_sizes, batch_first=batch_first,
                              reverse=reverse, index=index)
             ctx.set_materialize_grads(False)  # an unused h_n / c_n costs nothing in backward
-        if batch_sizes is None:
-            out = out.reshape(n_steps, batch, -1)
-            if batch_first:
-                out = xp.ascontiguousarray(out.transpose(1, 0, 2))
-        # the final states are copies: ``h`` may be a view of the output's last step
-        h = h.copy() if index is None else h[None].copy()
+        h = xp.ascontiguousarray(h.T)
+        if index is not None:
+            h = h[None]
         if c is not None:
-            c = c.copy() if index is None else c[None].copy()
-        return out, h, c
+            c = xp.ascontiguousarray(c.T)
+            if index is not None:
+                c = c[None]
+        return lay.from_steps(xp, out), h, c
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
         if _state.enabled:  # create_graph: differentiate a Tensor-op recomputation instead
             return _grad_with_graph(ctx, (g_out, g_h, g_c))
-        xp, dev = ctx.xp, ctx.device
+        xp, dev, lay = ctx.xp, ctx.device, ctx.lay
         x, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr = (None if t is None else t._data
                                                     for t in ctx.saved_tensors)
-        a = ctx.attrs
-        index, batch = a["index"], ctx.batch
-        go = None if g_out is None else g_out._data
-        if go is not None and a["batch_sizes"] is None:
-            if a["batch_first"]:
-                go = go.transpose(1, 0, 2)
-            go = xp.ascontiguousarray(go).reshape(-1, go.shape[2])
-        gh = None if g_h is None else g_h._data.reshape(batch, -1)
-        gc = None if g_c is None else g_c._data.reshape(batch, -1)
+        index = ctx.attrs["index"]
+        go = None if g_out is None else lay.to_steps(xp, g_out._data)
+        # state gradients as private (size, B) arrays: the loop accumulates into them
+        gh = None if g_h is None else g_h._data.reshape(lay.batch, -1).T.copy()
+        gc = None if g_c is None else g_c._data.reshape(lay.batch, -1).T.copy()
         need = ctx.needs_input_grad
-        if a["mode"] == "LSTM":
+        mode = ctx.attrs["mode"]
+        if mode == "LSTM":
             grads = _lstm_backward(xp, ctx, go, gh, gc, w_ih, w_hh, w_hr, need)
-        elif a["mode"] == "GRU":
+        elif mode == "GRU":
             grads = _gru_backward(xp, ctx, go, gh, w_ih, w_hh, need)
         else:
-            grads = _rnn_backward(xp, ctx, go, gh, w_ih, w_hh, need)
+            grads = _rnn_backward(xp, ctx, go, gh, w_ih, w_hh, need, mode == "RNN_RELU")
         gx, dh0, dc0 = grads[0], grads[1], grads[2]
-        if gx is not None and a["batch_sizes"] is None:
-            gx = gx.reshape(x.shape[1], x.shape[0], -1).transpose(1, 0, 2) if a["batch_first"] \
-                else gx.reshape(x.shape)
+        if gx is not None:
+            gx = lay.from_time_batch(xp, gx)
         ghx = _state_grad(xp, dh0, hx, index) if need[1] else None
         gcx = _state_grad(xp, dc0, cx, index) if need[2] else None
         result = [gx, ghx, gcx, *grads[3:]]
@@ -143,7 +207,9 @@ class RNNLayer(Primitive):
 
 
 def _state_grad(xp, d, full, index):
-    """The gradient of the initial-state argument: ``d`` at ``index`` of ``full``'s shape."""
+    """The gradient of an initial-state argument from ``d`` ``(size, B)``: ``d.T`` at ``index``
+    of ``full``'s shape."""
+    d = xp.ascontiguousarray(d.T)
     if index is None:
         return d
     if full.shape[0] == 1:
@@ -153,221 +219,259 @@ def _state_grad(xp, d, full, index):
     return g
 
 
-def _initial(xp, h0, batch, size, dtype):
-    return xp.zeros((batch, size), dtype) if h0 is None else h0
-
-
 # --- LSTM -----------------------------------------------------------------------------------------
 
-def _lstm_forward(xp, x2, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, batch, save):
-    hidden = w_hh.shape[0] // 4
+def _lstm_forward(xp, lay, xs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, save):
+    H = w_hh.shape[0] // 4
     n_out = w_hh.shape[1]
-    H = hidden
-    order = _lstm_order(hidden)
-    scale = _half_scale(xp, w_ih.dtype, 3 * H, H)
-    dtype = x2.dtype
-    A = x2 @ (w_ih[order] * scale[:, None]).T  # pre-activations (o, i, f, g), sigmoid rows halved
-    if b_ih is not None:
-        A += (b_ih + b_hh)[order] * scale
-    whh_t = (w_hh[order] * scale[:, None]).T
-    whr_t = None if w_hr is None else w_hr.T
-    n = x2.shape[0]
-    out = xp.empty((n, n_out), dtype)
-    TC = xp.empty((n, H), dtype) if save else None  # tanh(c_t)
-    HP = xp.empty((n, n_out), dtype) if save else None  # h_(t-1) of each row
-    CP = xp.empty((n, H), dtype) if save else None  # c_(t-1) of each row
-    M = xp.empty((n, H), dtype) if save and w_hr is not None else None  # o * tanh(c) before W_hr
-    h = _initial(xp, h0, batch, n_out, dtype)
-    c = _initial(xp, c0, batch, H, dtype)
-    own_h = own_c = False  # whether h / c may be written in place (not the caller's or a view)
-    tanh, multiply = xp.tanh, xp.multiply
-    for r0, bs in steps:
-        r1 = r0 + bs
-        hp, cp = h[:bs], c[:bs]
-        at = A[r0:r1]
-        at += hp @ whh_t
-        tanh(at, out=at)
-        sig = at[:, :3 * H]
+    dtype = xs.dtype
+    order = _lstm_order(H)
+    scale = _half_scale(xp, dtype, 3 * H, H)
+    bias = None if b_ih is None else (b_ih + b_hh)[order] * scale
+    # pre-activations of the gates (o, i, f, g), sigmoid rows halved; activated in place
+    G = _project(xp, w_ih[order] * scale[:, None], xs, bias)
+    whh = w_hh[order] * scale[:, None]
+    out = lay.buffer(xp, n_out, dtype)
+    TC = lay.buffer(xp, H, dtype)  # tanh(c_t)
+    HP = lay.buffer(xp, n_out, dtype) if save else None  # h_(t-1)
+    CP = lay.buffer(xp, H, dtype) if save else None  # c_(t-1)
+    M = lay.buffer(xp, H, dtype) if save and w_hr is not None else None  # o * tanh(c)
+    batch = lay.batch
+    h = _init_state(xp, h0, n_out, batch, dtype)
+    c = _init_state(xp, c0, H, batch, dtype)
+    own_h = True  # whether h may be written in place (it is not a view of ``out``)
+    tanh, multiply, matmul = xp.tanh, xp.multiply, xp.matmul
+    for t in lay.order:
+        bs = lay.sizes[t]
+        hp, cp = h[:, :bs], c[:, :bs]
+        gt = G[t, :, :bs]
+        gt += matmul(whh, hp)
+        tanh(gt, out=gt)
+        sig = gt[:3 * H]
         sig *= 0.5
         sig += 0.5
-        o, i, f, g = at[:, :H], at[:, H:2 * H], at[:, 2 * H:3 * H], at[:, 3 * H:]
+        o, i, f, g = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
         cn = f * cp
         cn += i * g
-        tc = tanh(cn, out=TC[r0:r1]) if save else tanh(cn)
+        tc = tanh(cn, out=TC[t, :, :bs])
         if save:
-            HP[r0:r1] = hp
-            CP[r0:r1] = cp
+            HP[t, :, :bs] = hp
+            CP[t, :, :bs] = cp
         if w_hr is None:
-            hn = multiply(o, tc, out=out[r0:r1])
+            hn = multiply(o, tc, out=out[t, :, :bs])
         else:
-            m = multiply(o, tc, out=M[r0:r1]) if save else o * tc
-            hn = xp.matmul(m, whr_t, out=out[r0:r1])
+            m = multiply(o, tc, out=M[t, :, :bs]) if save else o * tc
+            hn = matmul(w_hr, m, out=out[t, :, :bs])
         if bs == batch:
-            h, c, own_h, own_c = hn, cn, False, True
+            h, c, own_h = hn, cn, False
         else:
             if not own_h:
                 h, own_h = h.copy(), True
-            if not own_c:
-                c, own_c = c.copy(), True
-            h[:bs] = hn
-            c[:bs] = cn
-    return out, h, c, (A, TC, HP, CP, M)
+            h[:, :bs] = hn
+            c[:, :bs] = cn
+    return out, h, c, (G, TC, HP, CP, M)
 
 
 def _lstm_backward(xp, ctx, go, gh, gc, w_ih, w_hh, w_hr, need):
-    A, TC, HP, CP, M = ctx.saved
-    steps, batch, x2 = ctx.steps, ctx.batch, ctx.x2
+    G, TC, HP, CP, M = ctx.saved
+    lay = ctx.lay
     H = w_hh.shape[0] // 4
     n_out = w_hh.shape[1]
+    dtype = G.dtype
+    batch = lay.batch
     order = _lstm_order(H)
-    dtype = A.dtype
-    n = A.shape[0]
-    # the step-independent factors of every gate's gradient, for all steps at once
-    S = A[:, :3 * H] * (1 - A[:, :3 * H])  # sigmoid' of o, i, f
-    G = A[:, 3 * H:]
-    Q = xp.empty((n, 4, H), dtype)
-    Q[:, 0] = TC * S[:, :H]  # d o_pre = dm * tanh(c) * o'
-    Q[:, 1] = G * S[:, H:2 * H]  # d i_pre = dc * g * i'
-    Q[:, 2] = CP * S[:, 2 * H:]  # d f_pre = dc * c_(t-1) * f'
-    Q[:, 3] = A[:, H:2 * H] * (1 - G * G)  # d g_pre = dc * i * g'
-    P = A[:, :H] * (1 - TC * TC)  # dc += dm * o * tanh'(c)
-    F = A[:, 2 * H:3 * H]
-    dA = xp.empty((n, 4, H), dtype)
-    DH = xp.empty((n, n_out), dtype) if w_hr is not None else None
-    whh = w_hh[order]
-    dh_state = xp.zeros((batch, n_out), dtype) if gh is None else gh.astype(dtype, copy=True)
-    dc_state = xp.zeros((batch, H), dtype) if gc is None else gc.astype(dtype, copy=True)
-    multiply, matmul = xp.multiply, xp.matmul
-    for r0, bs in reversed(steps):
-        r1 = r0 + bs
-        dh = dh_state[:bs].copy() if go is None else go[r0:r1] + dh_state[:bs]
+    whh_t = xp.ascontiguousarray(w_hh[order].T)
+    wih = w_ih[order]
+    whr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
+    grads = _Grads(xp, ctx, need, wih, whh_t.shape[::-1], 4 * H, dtype)
+    gw_hr = xp.zeros(w_hr.shape, dtype) if w_hr is not None and need[7] else None
+    dh_state = xp.zeros((n_out, batch), dtype) if gh is None else gh
+    dc_state = xp.zeros((H, batch), dtype) if gc is None else gc
+    dA = xp.empty((4, H, batch), dtype)  # one step's gate gradients (o, i, f, g)
+    S = xp.empty((3 * H, batch), dtype)
+    multiply, subtract, matmul = xp.multiply, xp.subtract, xp.matmul
+    for t in reversed(lay.order):
+        bs = lay.sizes[t]
+        gt = G[t, :, :bs]
+        o, i, f, g = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
+        tc = TC[t, :, :bs]
+        da, s = dA[:, :, :bs], S[:, :bs]
+        dh = dh_state[:, :bs].copy() if go is None else go[t, :, :bs] + dh_state[:, :bs]
         if w_hr is not None:
-            DH[r0:r1] = dh
-            dm = dh @ w_hr
+            if gw_hr is not None:
+                gw_hr += matmul(dh, M[t, :, :bs].T)
+            dm = matmul(whr_t, dh)
         else:
             dm = dh
-        dc = dm * P[r0:r1]
-        dc += dc_state[:bs]
-        multiply(dm, Q[r0:r1, 0], out=dA[r0:r1, 0])
-        multiply(dc[:, None, :], Q[r0:r1, 1:], out=dA[r0:r1, 1:])
-        multiply(dc, F[r0:r1], out=dc_state[:bs])
-        matmul(dA[r0:r1].reshape(bs, 4 * H), whh, out=dh_state[:bs])
-    dA = dA.reshape(n, 4 * H)
-    inv = np.argsort(order)
-    gx = dA @ w_ih[order] if need[0] else None
-    gw_ih = (dA.T @ x2)[inv] if need[3] else None
-    gw_hh = (dA.T @ HP)[inv] if need[4] else None
-    gb = dA.sum(0)[inv] if need[5] or need[6] else None
-    gw_hr = DH.T @ M if w_hr is not None and need[7] else None
-    return gx, dh_state, dc_state, gw_ih, gw_hh, gb, (None if gb is None else gb.copy()), gw_hr
+        subtract(1, gt[:3 * H], out=s)
+        s *= gt[:3 * H]  # sigmoid' of o, i, f
+        multiply(dm, tc, out=da[0])
+        da[0] *= s[:H]  # d o_pre = dm * tanh(c) * o'
+        dc = tc * tc
+        subtract(1, dc, out=dc)
+        dc *= o
+        dc *= dm
+        dc += dc_state[:, :bs]  # dc = dm * o * tanh'(c) + the next step's
+        multiply(g, s[H:2 * H], out=da[1])  # d i_pre = dc * g * i'
+        multiply(CP[t, :, :bs], s[2 * H:], out=da[2])  # d f_pre = dc * c_(t-1) * f'
+        multiply(g, g, out=da[3])
+        subtract(1, da[3], out=da[3])
+        da[3] *= i  # d g_pre = dc * i * g'
+        da[1:] *= dc
+        multiply(dc, f, out=dc_state[:, :bs])
+        d2 = da.reshape(4 * H, bs)
+        matmul(whh_t, d2, out=dh_state[:, :bs])
+        grads.recurrent(t, bs, d2, HP)
+        grads.inputs(t, bs, d2)
+    inv = np.argsort(order)  # back to torch's (i, f, g, o) rows
+    gw_ih, gw_hh, gb = (None if g is None else g[inv]
+                        for g in (grads.gw_ih, grads.gw_hh, grads.gb_ih))
+    return (grads.gx, dh_state, dc_state, gw_ih, gw_hh, gb, (None if gb is None else gb.copy()),
+            gw_hr)
+
+
+class _Grads:
+    """The weight, bias and input gradients of a layer, accumulated step by step from the
+    gradients of the pre-activations: small GEMMs on data that is still in cache, and no
+    ``(T, gates, B)`` array to allocate."""
+
+    def __init__(self, xp, ctx, need, w_ih, whh_shape, rows, dtype, hh_bias=False):
+        lay = ctx.lay
+        self.xp, self.xs, self.w_ih = xp, ctx.xs, w_ih
+        self.gw_ih = xp.zeros((rows, w_ih.shape[1]), dtype) if need[3] else None
+        self.gw_hh = xp.zeros(whh_shape, dtype) if need[4] else None
+        self.gb_ih = xp.zeros(rows, dtype) if need[5] or (need[6] and not hh_bias) else None
+        self.gb_hh = xp.zeros(rows, dtype) if need[6] and hh_bias else None
+        self.gx = xp.zeros((lay.n_steps, lay.batch, w_ih.shape[1]), dtype) if need[0] else None
+
+    def recurrent(self, t, bs, d, HP):
+        """Step ``t``'s ``W_hh`` (and, for GRU, ``b_hh``) share: ``d`` ``(rows, bs)``."""
+        if self.gw_hh is not None:
+            self.gw_hh += self.xp.matmul(d, HP[t, :, :bs].T)
+        if self.gb_hh is not None:
+            self.gb_hh += d.sum(1)
+
+    def inputs(self, t, bs, d, rows=slice(None)):
+        """Step ``t``'s share of ``W_ih[rows]``, ``b_ih[rows]`` and the input gradient."""
+        matmul = self.xp.matmul
+        if self.gw_ih is not None:
+            self.gw_ih[rows] += matmul(d, self.xs[t, :, :bs].T)
+        if self.gb_ih is not None:
+            self.gb_ih[rows] += d.sum(1)
+        if self.gx is not None:
+            self.gx[t, :bs] += matmul(d.T, self.w_ih[rows])
 
 
 # --- GRU ------------------------------------------------------------------------------------------
 
-def _gru_forward(xp, x2, h0, w_ih, w_hh, b_ih, b_hh, steps, batch, save):
+def _gru_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save):
     H = w_hh.shape[0] // 3
-    dtype = x2.dtype
-    scale = _half_scale(xp, w_ih.dtype, 2 * H, H)
-    A = x2 @ (w_ih * scale[:, None]).T  # (r, z, n) input parts, r and z rows halved
-    b_hn = None
+    dtype = xs.dtype
+    scale = _half_scale(xp, dtype, 2 * H, H)
+    bias, b_hn = None, None
     if b_ih is not None:
-        A += b_ih * scale
-        A[:, :2 * H] += b_hh[:2 * H] * 0.5
-        b_hn = b_hh[2 * H:]
-    whh_t = (w_hh * scale[:, None]).T
-    n = x2.shape[0]
-    out = xp.empty((n, H), dtype)
-    HP = xp.empty((n, H), dtype) if save else None
-    GHN = xp.empty((n, H), dtype) if save else None  # W_hn h + b_hn of each row
-    h = _initial(xp, h0, batch, H, dtype)
-    own_h = False
-    tanh, subtract = xp.tanh, xp.subtract
-    for r0, bs in steps:
-        r1 = r0 + bs
-        hp = h[:bs]
-        gates = hp @ whh_t
-        at = A[r0:r1]
-        rz = at[:, :2 * H]
-        rz += gates[:, :2 * H]
+        bias = b_ih * scale
+        bias[:2 * H] += b_hh[:2 * H] * 0.5
+        b_hn = b_hh[2 * H:, None]
+    G = _project(xp, w_ih * scale[:, None], xs, bias)  # (r, z, n) input parts, r and z halved
+    whh = w_hh * scale[:, None]
+    out = lay.buffer(xp, H, dtype)
+    HP = lay.buffer(xp, H, dtype) if save else None
+    GHN = lay.buffer(xp, H, dtype) if save else None  # W_hn h + b_hn
+    batch = lay.batch
+    h = _init_state(xp, h0, H, batch, dtype)
+    own_h = True
+    tanh, subtract, matmul = xp.tanh, xp.subtract, xp.matmul
+    for t in lay.order:
+        bs = lay.sizes[t]
+        hp = h[:, :bs]
+        gates = matmul(whh, hp)
+        gt = G[t, :, :bs]
+        rz = gt[:2 * H]
+        rz += gates[:2 * H]
         tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
-        ghn = gates[:, 2 * H:]
+        ghn = gates[2 * H:]
         if b_hn is not None:
             ghn += b_hn
         if save:
-            GHN[r0:r1] = ghn
-            HP[r0:r1] = hp
-        nt = at[:, 2 * H:]
-        nt += at[:, :H] * ghn
+            GHN[t, :, :bs] = ghn
+            HP[t, :, :bs] = hp
+        nt = gt[2 * H:]
+        nt += gt[:H] * ghn
         tanh(nt, out=nt)
-        hn = subtract(hp, nt, out=out[r0:r1])  # h' = n + z * (h - n)
-        hn *= at[:, H:2 * H]
+        hn = subtract(hp, nt, out=out[t, :, :bs])  # h' = n + z * (h - n)
+        hn *= gt[H:2 * H]
         hn += nt
         if bs == batch:
             h, own_h = hn, False
         else:
             if not own_h:
                 h, own_h = h.copy(), True
-            h[:bs] = hn
-    return out, h, (A, HP, GHN)
+            h[:, :bs] = hn
+    return out, h, (G, HP, GHN)
 
 
 def _gru_backward(xp, ctx, go, gh, w_ih, w_hh, need):
-    A, HP, GHN = ctx.saved
-    steps, batch, x2 = ctx.steps, ctx.batch, ctx.x2
+    G, HP, GHN = ctx.saved
+    lay = ctx.lay
     H = w_hh.shape[0] // 3
-    dtype = A.dtype
-    n = A.shape[0]
-    R, Z, Nn = A[:, :H], A[:, H:2 * H], A[:, 2 * H:]
-    K1 = (1 - Z) * (1 - Nn * Nn)  # dh -> d n_pre
-    K2 = GHN * R * (1 - R)  # d n_pre -> d r_pre
-    K3 = (HP - Nn) * Z * (1 - Z)  # dh -> d z_pre
-    DG = xp.empty((n, 3 * H), dtype)  # gradients of (r_pre, z_pre, W_hn h + b_hn)
-    DN = xp.empty((n, H), dtype)  # gradient of n_pre (the input side's n rows)
-    dh_state = xp.zeros((batch, H), dtype) if gh is None else gh.astype(dtype, copy=True)
-    multiply, matmul = xp.multiply, xp.matmul
-    for r0, bs in reversed(steps):
-        r1 = r0 + bs
-        dh = dh_state[:bs].copy() if go is None else go[r0:r1] + dh_state[:bs]
-        dnp = multiply(dh, K1[r0:r1], out=DN[r0:r1])
-        multiply(dnp, K2[r0:r1], out=DG[r0:r1, :H])
-        multiply(dh, K3[r0:r1], out=DG[r0:r1, H:2 * H])
-        multiply(dnp, R[r0:r1], out=DG[r0:r1, 2 * H:])
-        hs = matmul(DG[r0:r1], w_hh, out=dh_state[:bs])
-        dh *= Z[r0:r1]
+    dtype = G.dtype
+    batch = lay.batch
+    whh_t = xp.ascontiguousarray(w_hh.T)
+    grads = _Grads(xp, ctx, need, w_ih, w_hh.shape, 3 * H, dtype, hh_bias=True)
+    dh_state = xp.zeros((H, batch), dtype) if gh is None else gh
+    DG = xp.empty((3 * H, batch), dtype)  # one step's gradients of (r_pre, z_pre, W_hn h + b_hn)
+    DN = xp.empty((H, batch), dtype)  # and of n_pre (the input side's n rows)
+    S = xp.empty((2 * H, batch), dtype)
+    multiply, subtract, matmul = xp.multiply, xp.subtract, xp.matmul
+    for t in reversed(lay.order):
+        bs = lay.sizes[t]
+        gt = G[t, :, :bs]
+        r, z, n = gt[:H], gt[H:2 * H], gt[2 * H:]
+        hp = HP[t, :, :bs]
+        dg, dn, s = DG[:, :bs], DN[:, :bs], S[:, :bs]
+        dh = dh_state[:, :bs].copy() if go is None else go[t, :, :bs] + dh_state[:, :bs]
+        subtract(1, gt[:2 * H], out=s)
+        s *= gt[:2 * H]  # sigmoid' of r, z
+        multiply(n, n, out=dn)
+        subtract(1, dn, out=dn)
+        dn *= dh
+        dn -= dn * z  # d n_pre = dh * (1 - z) * tanh'(n)
+        multiply(dn, GHN[t, :, :bs], out=dg[:H])
+        dg[:H] *= s[:H]  # d r_pre = d n_pre * (W_hn h + b_hn) * r'
+        subtract(hp, n, out=dg[H:2 * H])
+        dg[H:2 * H] *= dh
+        dg[H:2 * H] *= s[H:]  # d z_pre = dh * (h - n) * z'
+        multiply(dn, r, out=dg[2 * H:])  # d (W_hn h + b_hn) = d n_pre * r
+        hs = matmul(whh_t, dg, out=dh_state[:, :bs])
+        dh *= z
         hs += dh
-    DA = DG.copy()
-    DA[:, 2 * H:] = DN
-    gx = DA @ w_ih if need[0] else None
-    gw_ih = DA.T @ x2 if need[3] else None
-    gw_hh = DG.T @ HP if need[4] else None
-    gb_ih = DA.sum(0) if need[5] else None
-    gb_hh = DG.sum(0) if need[6] else None
-    return gx, dh_state, None, gw_ih, gw_hh, gb_ih, gb_hh, None
+        grads.recurrent(t, bs, dg, HP)
+        grads.inputs(t, bs, dg[:2 * H], slice(0, 2 * H))
+        grads.inputs(t, bs, dn, slice(2 * H, 3 * H))
+    return (grads.gx, dh_state, None, grads.gw_ih, grads.gw_hh, grads.gb_ih, grads.gb_hh, None)
 
 
 # --- Elman RNN ------------------------------------------------------------------------------------
 
-def _rnn_forward(xp, x2, h0, w_ih, w_hh, b_ih, b_hh, steps, batch, save, relu):
+def _rnn_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save, relu):
     H = w_hh.shape[0]
-    dtype = x2.dtype
-    A = x2 @ w_ih.T
-    if b_ih is not None:
-        A += b_ih + b_hh
-    whh_t = w_hh.T
-    out = xp.empty((x2.shape[0], H), dtype)
-    HP = xp.empty((x2.shape[0], H), dtype) if save else None
-    h = _initial(xp, h0, batch, H, dtype)
-    own_h = False
+    dtype = xs.dtype
+    out = _project(xp, w_ih, xs, None if b_ih is None else b_ih + b_hh)  # becomes the output
+    HP = lay.buffer(xp, H, dtype) if save else None
+    batch = lay.batch
+    h = _init_state(xp, h0, H, batch, dtype)
+    own_h = True
     matmul = xp.matmul
-    for r0, bs in steps:
-        r1 = r0 + bs
-        hp = h[:bs]
+    for t in lay.order:
+        bs = lay.sizes[t]
+        hp = h[:, :bs]
         if save:
-            HP[r0:r1] = hp
-        hn = matmul(hp, whh_t, out=out[r0:r1])
-        hn += A[r0:r1]
+            HP[t, :, :bs] = hp
+        hn = out[t, :, :bs]
+        hn += matmul(w_hh, hp)
         if relu:
             xp.maximum(hn, 0, out=hn)
         else:
@@ -377,31 +481,39 @@ def _rnn_forward(xp, x2, h0, w_ih, w_hh, b_ih, b_hh, steps, batch, save, relu):
         else:
             if not own_h:
                 h, own_h = h.copy(), True
-            h[:bs] = hn
-    # the activation's derivative, kept instead of the output (which the caller may change)
-    D = None
-    if save:
-        D = (out > 0).astype(dtype) if relu else 1 - out * out
-    return out, h, (D, HP)
+            h[:, :bs] = hn
+    return out, h, (out, HP)
 
 
-def _rnn_backward(xp, ctx, go, gh, w_ih, w_hh, need):
-    D, HP = ctx.saved
-    steps, batch, x2 = ctx.steps, ctx.batch, ctx.x2
-    dtype = D.dtype
-    DA = xp.empty(D.shape, dtype)
-    dh_state = xp.zeros((batch, D.shape[1]), dtype) if gh is None else gh.astype(dtype, copy=True)
+def _rnn_backward(xp, ctx, go, gh, w_ih, w_hh, need, relu):
+    out, HP = ctx.saved
+    lay = ctx.lay
+    H = w_hh.shape[0]
+    dtype = out.dtype
+    whh_t = xp.ascontiguousarray(w_hh.T)
+    grads = _Grads(xp, ctx, need, w_ih, w_hh.shape, H, dtype)
+    dh_state = xp.zeros((H, lay.batch), dtype) if gh is None else gh
+    DA = xp.empty((H, lay.batch), dtype)
     multiply, matmul = xp.multiply, xp.matmul
-    for r0, bs in reversed(steps):
-        r1 = r0 + bs
-        dh = dh_state[:bs] if go is None else go[r0:r1] + dh_state[:bs]
-        da = multiply(dh, D[r0:r1], out=DA[r0:r1])
-        matmul(da, w_hh, out=dh_state[:bs])
-    gx = DA @ w_ih if need[0] else None
-    gw_ih = DA.T @ x2 if need[3] else None
-    gw_hh = DA.T @ HP if need[4] else None
-    gb = DA.sum(0) if need[5] or need[6] else None
-    return gx, dh_state, None, gw_ih, gw_hh, gb, (None if gb is None else gb.copy()), None
+    for t in reversed(lay.order):
+        bs = lay.sizes[t]
+        h = out[t, :, :bs]
+        da = DA[:, :bs]
+        if relu:
+            xp.greater(h, 0, out=da)  # the derivative, written as 0 / 1 in the gradient's dtype
+        else:
+            multiply(h, h, out=da)
+            xp.subtract(1, da, out=da)
+        if go is not None:
+            da *= go[t, :, :bs] + dh_state[:, :bs]
+        else:
+            da *= dh_state[:, :bs]
+        matmul(whh_t, da, out=dh_state[:, :bs])
+        grads.recurrent(t, bs, da, HP)
+        grads.inputs(t, bs, da)
+    gb = grads.gb_ih
+    return (grads.gx, dh_state, None, grads.gw_ih, grads.gw_hh, gb,
+            (None if gb is None else gb.copy()), None)
 
 
 # --- the differentiable path (create_graph) -------------------------------------------------------
