@@ -74,7 +74,8 @@ def main() -> None:
                   for w in (0, 2)]
     rows = compare(workloads, rounds=args.rounds, budget=0.0)
     print(f"\nDataLoader throughput, {n} MNIST-shaped samples, batch {BATCH} (samples/s, best of "
-          f"{args.rounds} interleaved epochs)")
+          f"{args.rounds} interleaved epochs; the ratio is ember's speed over torch's, > 1 when "
+          "ember is faster)")
     print(f"{'workload':44s} {'torch':>12s} {'ember':>12s} {'ember/torch':>12s}")
     for name, t_torch, t_ember in rows:
         print(f"{name:44s} {n / t_torch:12.0f} {n / t_ember:12.0f} {t_torch / t_ember:11.2f}x")
