@@ -19,7 +19,7 @@ from ember.nn._functional import dropout as _drop
 from ember.nn._functional import linear as _linear
 from ember.nn._functional import normalization as _norm
 from ember.nn._functional import sparse as _sparse
-from ember.onnx._trace import Value, _leaves
+from ember.onnx._trace import Value, _leaves, host
 from ember.onnx.errors import UnsupportedOperatorError
 from ember.ops import arithmetic as _ar
 from ember.ops import comparison as _cmp
@@ -1248,7 +1248,7 @@ def _max_pool(g, p):
 def _avg_pool(g, p):
     x, kernel = p["x"], list(p["kernel"])
     pads = _flat_pads(p["pads"])
-    div = np.asarray(p["div"])
+    div = host(p["div"])
     n = math.prod(kernel)
     if not any(pads) and kernel == list(x.shape[2:]) and div.size == 1 and float(div) == n:
         return g.op("GlobalAveragePool", g.x(x))
@@ -1268,11 +1268,12 @@ def _resample(g, p):
         if m is None:
             continue
         if idx is not None:
-            name = g.op("Gather", name, g.const(np.asarray(idx, _I64)), axis=axis)
+            name = g.op("Gather", name, g.const(idx, _I64), axis=axis)
             continue
-        mat = g.const(np.asarray(m, x.dtype))
+        m = host(m).astype(x.dtype)
+        mat = g.const(m)
         if axis == ndim - 1:
-            name = g.op("MatMul", name, g.const(np.asarray(m, x.dtype).T.copy()))
+            name = g.op("MatMul", name, g.const(m.T.copy()))
         elif axis == ndim - 2:
             name = g.op("MatMul", mat, name)
         else:
@@ -1313,7 +1314,7 @@ def _index_pad(g, p):
     lead = x.ndim - len(p["maps"])
     for i, entry in enumerate(p["maps"]):
         if entry is not None:
-            name = g.op("Gather", name, g.const(np.asarray(entry[0], _I64)), axis=lead + i)
+            name = g.op("Gather", name, g.const(entry[0], _I64), axis=lead + i)
     return name
 
 

@@ -123,8 +123,7 @@ class GraphBuilder:
         if v is None:
             return ""
         if not isinstance(v, _trace.Value):
-            arr = np.asarray(v, dtype=dtype if dtype is not None else None)
-            return self.const(arr)
+            return self.const(v, dtype)
         name = self._names.get(id(v))
         if name is None:
             name = self._materialize(v)
@@ -157,6 +156,8 @@ class GraphBuilder:
 
     def const(self, array, dtype=None) -> str:
         """An initializer holding ``array`` (small ones are shared)."""
+        if hasattr(array, "__cuda_array_interface__"):
+            array = _trace.host(array)
         arr = np.asarray(array, dtype=dtype)
         key = None
         if arr.size <= 16:
@@ -496,13 +497,13 @@ def _mode(model, training):
 
 def _grow(t, axes):
     """``t`` one longer along each of ``axes`` (the new entries repeat the first ones)."""
-    from ember import _tensor as T
+    from ember.backend import to_device
 
-    a = t._data
+    a = _trace.host(t._data)
     for ax in axes:
         n = a.shape[ax]
         a = np.take(a, np.arange(n + 1) % max(n, 1), axis=ax)
-    return T.Tensor._make(np.ascontiguousarray(a), t.device)
+    return _tensor.Tensor._make(to_device(np.ascontiguousarray(a), t.device), t.device)
 
 
 def _second_trace(model, export_params, args, kwargs, trace, grow):

@@ -20,6 +20,7 @@ import numpy as np
 from ember import _tensor
 from ember.autograd import function as _function
 from ember.autograd.grad_mode import no_grad
+from ember.backend import CPU, to_device
 from ember.onnx.errors import OnnxExporterError
 
 __all__ = ["Value", "Call", "Trace", "TraceError", "flatten_tensors"]
@@ -126,9 +127,22 @@ def flatten_tensors(obj) -> list:
 
 def _memory_key(a):
     """Where an array's elements are: arrays with the same key hold the same values."""
-    if not isinstance(a, np.ndarray) or a.size == 0:
+    if isinstance(a, np.ndarray):
+        ptr = a.__array_interface__["data"][0]
+    elif hasattr(a, "__cuda_array_interface__"):
+        ptr = a.__cuda_array_interface__["data"][0]
+    else:
         return None
-    return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
+    if a.size == 0:
+        return None
+    return (ptr, a.shape, a.strides, a.dtype.str)
+
+
+def host(a) -> np.ndarray:
+    """A NumPy copy of a device array (the array itself when it is already NumPy)."""
+    if hasattr(a, "__cuda_array_interface__"):
+        return to_device(a, CPU)
+    return np.asarray(a)
 
 
 class Trace:
@@ -228,7 +242,7 @@ class Trace:
                 continue
             array = None
             if not live and self.snapshot:
-                array = np.array(o._data, copy=True)
+                array = np.array(host(o._data), copy=True)
             v = self._new("op", o, call=call, index=i, array=array, live=live,
                           from_param=from_param)
             values.append(v)
@@ -280,9 +294,9 @@ class Trace:
                 return v
         name = self._param_names.get(id(t))
         if name is not None:
-            return self._new("param", t, array=t._data, name=name, live=self.live_params,
-                             from_param=True)
-        array = np.array(t._data, copy=True) if self.snapshot else None
+            return self._new("param", t, array=host(t._data) if self.snapshot else None,
+                             name=name, live=self.live_params, from_param=True)
+        array = np.array(host(t._data), copy=True) if self.snapshot else None
         return self._new("const", t, array=array)
 
     def _written(self, key, t, v):
@@ -294,7 +308,8 @@ class Trace:
         newer, out = entry
         if newer is None or newer.seq <= v.seq or out._data.dtype != t._data.dtype:
             return None
-        same = np.array_equal(out._data, t._data, equal_nan=out._data.dtype.kind in "fc")
+        same = np.array_equal(host(out._data), host(t._data),
+                              equal_nan=out._data.dtype.kind in "fc")
         return newer if same else None
 
     def _map(self, obj):
@@ -307,7 +322,7 @@ class Trace:
             return [self._map(x) for x in obj]
         if isinstance(obj, dict):
             return {k: self._map(x) for k, x in obj.items()}
-        if isinstance(obj, np.ndarray) and obj.ndim:
+        if getattr(obj, "ndim", 0) and not isinstance(obj, Value):
             v = self._by_memory.get(_memory_key(obj))
             if v is not None and v.live:
                 return v  # an index array taken from a tensor that depends on the inputs
