@@ -46,6 +46,8 @@ _BLOCKED_BUILTINS = frozenset({
 # ``LONG4`` can encode an integer of any size; decoding a gigabyte-long one is a denial of
 # service, and no checkpoint holds integers of more than a few hundred bits.
 _MAX_LONG_BYTES = 4096
+_MAX_NAME = 1024  # the longest ``module`` or ``name`` line a GLOBAL may have
+_READ_CHUNK = 1 << 20  # long strings are read in pieces of this many bytes
 
 
 # --- the user's allow-list ------------------------------------------------------------------------
@@ -228,10 +230,26 @@ class Unpickler:
             return items
 
         def read_exact(n: int) -> bytes:
-            data = read(n)
+            if n <= _READ_CHUNK:
+                data = read(n)
+            else:  # a huge length prefix must not allocate more than the file holds
+                parts, left = [], n
+                while left:
+                    part = read(min(left, _READ_CHUNK))
+                    if not part:
+                        break
+                    parts.append(part)
+                    left -= len(part)
+                data = b"".join(parts)
             if len(data) != n:
                 raise EOFError("pickle data was truncated")
             return data
+
+        def read_name() -> str:
+            line = readline(_MAX_NAME)
+            if not line.endswith(b"\n"):
+                raise UnpicklingError("GLOBAL name too long or truncated")
+            return line[:-1].decode("utf-8")
 
         def call(func, *args, **kwargs):
             try:
@@ -246,8 +264,8 @@ class Unpickler:
             op = key[0]
             # --- globals, calls and state: the risky operators ---
             if op == 0x63:  # GLOBAL
-                module = readline()[:-1].decode("utf-8")
-                name = readline()[:-1].decode("utf-8")
+                module = read_name()
+                name = read_name()
                 stack.append(self.find_class(module, name))
             elif op == 0x93:  # STACK_GLOBAL
                 name = stack.pop()

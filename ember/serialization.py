@@ -378,8 +378,9 @@ def _safe_rebuild_parameter_with_state(data, requires_grad, backward_hooks, stat
     return _set_state(_rebuild_parameter(data, requires_grad, backward_hooks), state, True)
 
 
-_REBUILDERS = (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
-               _rebuild_parameter_with_state, _safe_rebuild_parameter_with_state)
+_SAFE_REBUILDERS = (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
+                    _safe_rebuild_parameter_with_state)
+_REBUILDERS = _SAFE_REBUILDERS + (_rebuild_parameter_with_state,)
 
 
 def _as_type(t: Tensor, new_type) -> Tensor:
@@ -411,7 +412,7 @@ def _rebuild_from_type_v2(func, new_type, args, state):
 
 def _safe_rebuild_from_type_v2(func, new_type, args, state):
     """``_rebuild_from_type_v2`` for ``weights_only``: only ember's rebuilders, new attributes."""
-    if not any(func is f for f in _REBUILDERS) or type(args) is not tuple:
+    if not any(func is f for f in _SAFE_REBUILDERS) or type(args) is not tuple:
         raise pickle.UnpicklingError(f"_rebuild_from_type_v2 may only call a tensor rebuild "
                                      f"function, got {func!r}")
     t = _as_type(func(*args), new_type)

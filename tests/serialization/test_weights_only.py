@@ -329,6 +329,17 @@ def test_oversized_and_truncated_opcodes():
     refuse(C.PROTO2 + MARK + b".", "ended inside a MARK")
     refuse(C.PROTO2 + b"R.", "corrupt or truncated")  # REDUCE on an empty stack
     refuse(b"\x80\x06N.", "unsupported pickle protocol")
+    refuse(C.PROTO2 + b"c" + b"a" * 5000, "GLOBAL name too long or truncated")
+
+
+def test_huge_length_prefixes_do_not_allocate(tmp_path):
+    """A length prefix of 2**62 bytes, read from a real file: a clean error, no MemoryError."""
+    for op in (b"\x8d", b"\x8e"):  # BINUNICODE8, BINBYTES8
+        blob = C.legacy_checkpoint(b"\x80\x04" + op + struct.pack("<Q", 2**62) + b"x" * 100, {})
+        path = tmp_path / "huge.pt"
+        path.write_bytes(blob)
+        with pytest.raises(pickle.UnpicklingError, match="truncated"):
+            load(path)
 
 
 def test_tensor_kinds_ember_lacks_are_refused_clearly():
