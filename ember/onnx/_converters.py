@@ -153,11 +153,6 @@ def _perm_swap(ndim, i, j):
     return perm
 
 
-def _float(g, name, v):
-    """``name`` (of Value ``v``) as a floating dtype for ops that need one."""
-    return name if v.dtype.kind == "f" else g.cast(name, _F32)
-
-
 # --- arithmetic ----------------------------------------------------------------------------------
 
 
@@ -1091,16 +1086,20 @@ def _index_advanced(g, p):
             g.fail("a boolean mask over some of the dimensions is not supported")
         return g.op("Gather", x, g.x(k, _I64), axis=i)
     positions = [i for i, _ in arrays]
-    if positions == list(range(len(arrays))) and all(k.dtype != _BOOL for _, k in arrays):
-        idx = [g.unsqueeze(g.x(k, _I64), [-1]) for _, k in arrays]
-        ndims = [_ndim(k) for _, k in arrays]
-        if len(set(ndims)) == 1 and all(
-                not isinstance(k, Value) for _, k in arrays) and len({np.shape(k) for _, k in
-                                                                      arrays}) > 1:
-            g.fail("index arrays of different shapes are not supported")
-        stacked = g.op("Concat", *idx, axis=-1)
-        return g.op("GatherND", x, stacked)
-    g.fail("this combination of index arrays is not supported")
+    if positions != list(range(len(arrays))) or any(k.dtype == _BOOL for _, k in arrays):
+        g.fail("index arrays are only supported on the leading dimensions")
+    names = [g.x(k, _I64) for _, k in arrays]
+    if len({tuple(k.shape) for _, k in arrays}) > 1:
+        # broadcast to one shape (gather's keys pair an arange with the index), in the graph so
+        # that dynamic sizes follow: the shape of the sum of the arrays times zero
+        zero = g.const(np.zeros((), _I64))
+        total = g.op("Mul", names[0], zero)
+        for name in names[1:]:
+            total = g.op("Add", total, g.op("Mul", name, zero))
+        shape = g.op("Shape", total)
+        names = [g.op("Expand", name, shape) for name in names]
+    idx = [g.unsqueeze(name, [-1]) for name in names]
+    return g.op("GatherND", x, g.op("Concat", *idx, axis=-1))
 
 
 @converts(_idx.IndexPut)

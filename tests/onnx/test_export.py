@@ -409,6 +409,11 @@ OPS = [
     ("indexing", lambda x: (x[:, 1:3], x[..., -1], x[None, 0, ::2], x[1:, None, :2],
                             x[:, [0, 2]], x[[1, 0]]), [(3, 4)]),
     ("index_tensor", lambda x, i: x[i], [(5, 3), (4,)]),
+    ("masks_and_pairs", lambda x: (x[x > 0], x[:, ember.tensor([True, False, True, True])],
+                                   x[[0, 2], [1, 3]], x[ember.tensor([[0, 1], [2, 2]])]),
+     [(3, 4)]),
+    ("gather", lambda x: (x.gather(1, ember.tensor([[0, 0], [1, 0], [3, 2]])),
+                          x.index_select(1, ember.tensor([3, 1]))), [(3, 4)]),
     ("flip_roll", lambda x: (x.flip(0), x.flip((0, 1)), x.roll(1, 1), x.roll(-2),
                              ember.roll(x, (1, 2), (0, 1))), [(3, 4)]),
     ("repeat", lambda x: (x.repeat(2, 3), x.repeat(2, 1, 1), x.tile((2,)),
@@ -521,6 +526,18 @@ def test_layer(name, make, shape):
             m.running_var.uniform_(0.5, 2.0)
     dynamic = [(0,)] if len(shape) > 1 else [()]
     roundtrip(layer, [shape], dynamic=dynamic)
+
+
+def test_index_arrays_from_inputs():
+    def make(shape, i):
+        rng = np.random.default_rng(4)
+        if i == 1:
+            return rng.integers(0, 3, size=shape).astype(np.int64)
+        return rng.standard_normal(shape).astype(np.float32)
+
+    fn = Fn(lambda x, i: (x.gather(1, i), x[i], x.index_select(0, i[0]),
+                          ember.take_along_dim(x, i, 1)))
+    roundtrip(fn, [(3, 4), (3, 2)], make=make, dynamic=[(), (1,)])
 
 
 def test_embedding_padding_idx():
