@@ -1022,18 +1022,19 @@ def _swap(raw, dtype: _dt.dtype) -> None:
         typed.byteswap(inplace=True)
 
 
-def _make_unpickler(fh, weights_only: bool, pickle_module, encoding: str, persistent_load):
+def _make_unpickler(fh, weights_only: bool, pickle_module, load_args: dict, persistent_load):
     if weights_only:
         allowed, callables = _globals_table(True)
         return _weights_unpickler.Unpickler(fh, allowed=allowed, callables=callables,
-                                            persistent_load=persistent_load, encoding=encoding)
+                                            persistent_load=persistent_load,
+                                            encoding=load_args["encoding"])
     allowed, _ = _globals_table(False)
 
     class UnpicklerWrapper(pickle_module.Unpickler):
         def find_class(self, mod_name, name):
             return _find_class(allowed, mod_name, name, super().find_class)
 
-    unpickler = UnpicklerWrapper(fh, encoding=encoding)
+    unpickler = UnpicklerWrapper(fh, **load_args)
     unpickler.persistent_load = persistent_load
     return unpickler
 
@@ -1063,7 +1064,7 @@ def _unpickle(unpickler, weights_only: bool):
         raise pickle.UnpicklingError(_weights_unpickler.format_error(str(e))) from None
 
 
-def _load_zip(archive: _Archive, restore, weights_only, pickle_module, encoding):
+def _load_zip(archive: _Archive, restore, weights_only, pickle_module, load_args):
     if archive.has("constants.pkl"):
         raise RuntimeError(f"{archive.where} is a TorchScript archive (torch.jit.save); ember.load "
                            "cannot read TorchScript")
@@ -1090,11 +1091,11 @@ def _load_zip(archive: _Archive, restore, weights_only, pickle_module, encoding)
         return _TypedStorage(storage._raw, storage.device, dtype)
 
     data = io.BytesIO(archive.read_bytes("data.pkl"))
-    unpickler = _make_unpickler(data, weights_only, pickle_module, encoding, persistent_load)
+    unpickler = _make_unpickler(data, weights_only, pickle_module, load_args, persistent_load)
     return _unpickle(unpickler, weights_only)
 
 
-def _load_legacy(fh, where: str, restore, weights_only, pickle_module, encoding):
+def _load_legacy(fh, where: str, restore, weights_only, pickle_module, load_args):
     """The pre-1.6 format: magic number, protocol, system info, the pickle, its storage keys,
     then each storage as an int64 element count and raw bytes."""
     start = fh.tell()
@@ -1111,7 +1112,7 @@ def _load_legacy(fh, where: str, restore, weights_only, pickle_module, encoding)
     def header():
         allowed, callables = _globals_table(True)
         return _weights_unpickler.Unpickler(fh, allowed=allowed, callables=callables,
-                                            encoding=encoding).load()
+                                            encoding=load_args["encoding"]).load()
 
     try:
         magic = header()
@@ -1158,7 +1159,7 @@ def _load_legacy(fh, where: str, restore, weights_only, pickle_module, encoding)
             views[view[0]] = _TypedStorage(raw, storage.device, dtype)
         return views[view[0]]
 
-    result = _unpickle(_make_unpickler(fh, weights_only, pickle_module, encoding,
+    result = _unpickle(_make_unpickler(fh, weights_only, pickle_module, load_args,
                                        persistent_load), weights_only)
     keys = header()
     if type(keys) is not list:
@@ -1212,15 +1213,17 @@ def load(f, map_location=None, pickle_module: Any = None, *, weights_only: bool 
         map_location: where storages go: None (where they were saved), a device or string
             (``'cpu'``), a dict remapping saved locations (``{'cuda:0': 'cpu'}``), or a callable
             ``(storage, location) -> storage or None``.
-        pickle_module: only with ``weights_only=False``: the module whose Unpickler is used.
+        pickle_module: only with ``weights_only=False`` (which giving it implies): the module
+            whose Unpickler is used.
         weights_only: True (the default) loads tensors, containers, numbers, strings, dtypes,
             devices and ``Size`` without running any code from the file; False unpickles
             anything (whole modules), which can run arbitrary code: only for trusted files.
         mmap: map the file instead of reading it: tensors are (copy-on-write) views of the file.
-        pickle_load_args: ``encoding`` for Python 2 strings (default ``'utf-8'``).
+        pickle_load_args: passed to the Unpickler (``weights_only=True`` uses only ``encoding``,
+            for Python 2 strings; default ``'utf-8'``).
     """
-    if weights_only is None:
-        weights_only = True
+    if weights_only is None:  # as torch: naming a pickle_module means trusting the file
+        weights_only = pickle_module is None
     if weights_only:
         if pickle_module is not None:
             raise RuntimeError("Can not safely load weights when explicit pickle_module is "
@@ -1229,7 +1232,7 @@ def load(f, map_location=None, pickle_module: Any = None, *, weights_only: bool 
             warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
     elif pickle_module is None:
         pickle_module = pickle
-    encoding = pickle_load_args.get("encoding", "utf-8")
+    load_args = {"encoding": "utf-8", **pickle_load_args}
     restore = _restorer(map_location)
     if _is_path(f) and os.fspath(f).endswith(".safetensors"):
         return _load_safetensors(os.fspath(f), map_location)
@@ -1244,12 +1247,12 @@ def load(f, map_location=None, pickle_module: Any = None, *, weights_only: bool 
             if mmap and not _is_path(f):
                 raise ValueError("f must be a file path in order to use the mmap argument")
             archive = _Archive(fh, where, bool(mmap))
-            return _load_zip(archive, restore, weights_only, pickle_module, encoding)
+            return _load_zip(archive, restore, weights_only, pickle_module, load_args)
         if mmap:
             raise RuntimeError("mmap can only be used with files saved with "
                                "`torch.save(_use_new_zipfile_serialization=True), please "
                                "torch.save your checkpoint with this option in order to use mmap.")
-        return _load_legacy(fh, where, restore, weights_only, pickle_module, encoding)
+        return _load_legacy(fh, where, restore, weights_only, pickle_module, load_args)
 
 
 def _load_safetensors(path: str, map_location):

@@ -470,11 +470,12 @@ def test_load_argument_rules(tmp_path):
     save(ember.ones(1), tmp_path / "x.pt")
     with pytest.raises(RuntimeError, match="Can not safely load weights when explicit "
                                            "pickle_module is specified"):
-        load(tmp_path / "x.pt", pickle_module=pickle)
+        load(tmp_path / "x.pt", pickle_module=pickle, weights_only=True)
     with pytest.warns(UserWarning, match="pickle_load_args only works if `weights_only=False`"):
         load(tmp_path / "x.pt", encoding="utf-8")
     assert ember.equal(load(tmp_path / "x.pt", weights_only=False, pickle_module=pickle),
                        ember.ones(1))
+    assert ember.equal(load(tmp_path / "x.pt", pickle_module=pickle), ember.ones(1))
 
 
 def test_big_endian_checkpoints_are_swapped():
