@@ -140,10 +140,12 @@ class CIFAR100(CIFAR10):
     }
 
 
-# what a CIFAR batch needs: NumPy arrays; anything else in a pickle is refused, not run
+# what a CIFAR batch needs: NumPy arrays (as Python 2 pickled them, and as Python 3 does with
+# protocols 2-5); anything else in a pickle is refused, not run
 _ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"),
                     ("numpy._core.multiarray", "_reconstruct"),
-                    ("numpy", "ndarray"), ("numpy", "dtype")}
+                    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+                    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
 
 class _ArrayUnpickler(pickle.Unpickler):
