@@ -549,9 +549,6 @@ class _Reduce:
         self.func, self.args = func, args
 
 
-# Tensor attributes that describe views and autograd, not the value: never saved.
-_TENSOR_INTERNALS = frozenset({"_base", "_view_chain", "_multi_view", "_view_version", "_hooks",
-                               "_retains_grad"})
 
 
 def _data_ptr(a) -> int:
@@ -639,7 +636,9 @@ class _Pickler(pickle._Pickler):
         from ember.nn.parameter import Parameter
 
         ref, offset, size, stride = self._storage_of(t)
-        state = {k: v for k, v in t.__dict__.items() if k not in _TENSOR_INTERNALS}
+        # Entries overriding a class attribute (``_base``, ``_view_chain``, ``_hooks``...) are
+        # ember's view and autograd bookkeeping, not the value: never saved (nor loaded, below).
+        state = {k: v for k, v in t.__dict__.items() if not hasattr(Tensor, k)}
         cls = type(t)
         if cls is Parameter:
             data = _Reduce(_REBUILD_TENSOR_V2, (ref, offset, size, stride, False, OrderedDict()))
