@@ -43,6 +43,12 @@ from ember.nn._functional.activation import (
     threshold,
     threshold_,
 )
+from ember.nn._functional.attention import _canonical_mask as _canonical_mask
+from ember.nn._functional.attention import _none_or_dtype as _none_or_dtype
+from ember.nn._functional.attention import (
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from ember.nn._functional.distance import cosine_similarity, pairwise_distance, pdist
 from ember.nn._functional.dropout import (
     alpha_dropout,
@@ -158,4 +164,6 @@ __all__ = [
     "adaptive_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
     "lp_pool1d", "lp_pool2d", "unfold", "fold", "pad", "interpolate", "upsample",
     "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
+    # attention (ember/nn/_functional/attention.py)
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]

@@ -82,6 +82,7 @@ from ember.nn.modules.loss import (
     TripletMarginWithDistanceLoss,
 )
 from ember.nn.modules.module import Module
+from ember.nn.modules.multihead_attention import MultiheadAttention
 from ember.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from ember.nn.modules.padding import (
     CircularPad1d,
@@ -131,6 +132,13 @@ from ember.nn.modules.rnn import (
     RNNCellBase,
 )
 from ember.nn.modules.sparse import Embedding, EmbeddingBag
+from ember.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from ember.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -161,4 +169,7 @@ __all__ = [
     "PixelUnshuffle", "Fold", "Unfold",
     # recurrent layers (rnn.py)
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    # attention and Transformer (multihead_attention.py, transformer.py)
+    "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+    "TransformerEncoderLayer", "TransformerDecoderLayer",
 ]
