@@ -1229,28 +1229,50 @@ def _conv_transpose(g, p):
                 output_padding=extra if any(extra) else None)
 
 
-@converts(_sp.MaxPool, dynamic=("out",))
+def _global(g, p, average: bool) -> bool:
+    """Whether the pool's one window covers the whole spatial plane in both traces (a global
+    pool, which holds for any size); other pools must not change with the dynamic axes."""
+    x, twin = p["x"], g.call.twin
+    spatial, spatial_b = tuple(x.shape[2:]), tuple(g.shape_b(x)[2:])
+    whole = not any(_flat_pads(p["pads"])) and tuple(p["kernel"]) == spatial
+    if average:
+        div = host(p["div"])
+        whole = whole and div.size == 1 and float(div) == math.prod(spatial)
+    if twin is not None:
+        tp = twin.params
+        whole = whole and tuple(tp["kernel"]) == spatial_b and not any(_flat_pads(tp["pads"]))
+        if not whole:
+            for key in ("kernel", "stride", "pads", "div") if average else \
+                    ("kernel", "stride", "pads"):
+                if not _same(p[key], tp[key]):
+                    g.fail(f"argument '{key}' of a pooling changes with the dynamic axes")
+    return whole
+
+
+@converts(_sp.MaxPool, dynamic=("out", "kernel", "stride", "pads"))
 def _max_pool(g, p):
     x = p["x"]
     attrs = dict(kernel_shape=list(p["kernel"]), strides=list(p["stride"]),
                  pads=_flat_pads(p["pads"]), dilations=list(p["dilation"]))
     if not p["indices"]:
-        if not any(_flat_pads(p["pads"])) and list(p["kernel"]) == list(x.shape[2:]):
+        if _global(g, p, False):
             return g.op("GlobalMaxPool", g.x(x))
         return g.op("MaxPool", g.x(x), **attrs)
+    if g.is_dynamic(x):
+        g.fail("max pooling with indices needs static sizes")
     values, flat = g.op("MaxPool", g.x(x), outputs=2, **attrs)
     plane = g.const(np.asarray(math.prod(x.shape[2:]), _I64))
     return values, g.op("Mod", flat, plane)  # ONNX counts over N*C*H*W; torch per plane
 
 
-@converts(_sp.AvgPool, dynamic=("out",))
+@converts(_sp.AvgPool, dynamic=("out", "kernel", "stride", "pads", "div"))
 def _avg_pool(g, p):
     x, kernel = p["x"], list(p["kernel"])
+    if _global(g, p, True):
+        return g.op("GlobalAveragePool", g.x(x))
     pads = _flat_pads(p["pads"])
     div = host(p["div"])
     n = math.prod(kernel)
-    if not any(pads) and kernel == list(x.shape[2:]) and div.size == 1 and float(div) == n:
-        return g.op("GlobalAveragePool", g.x(x))
     y = g.op("AveragePool", g.x(x), kernel_shape=kernel, strides=list(p["stride"]), pads=pads,
              count_include_pad=1)
     if div.size == 1 and float(div) == n:
