@@ -531,7 +531,7 @@ def _second_trace(model, export_params, args, kwargs, trace, grow):
     second = _trace.Trace(model, live_params=not export_params, snapshot=False)
     try:
         second.run(swap(args), swap(kwargs))
-    except Exception as e:  # noqa: BLE001 - any failure means: the sizes are not dynamic
+    except Exception as e:  # any failure means: these sizes are not dynamic
         warnings.warn(f"the model failed with other sizes on the dynamic axes ({e}); exporting "
                       "the other sizes as static", OnnxExporterWarning, stacklevel=3)
         return {}

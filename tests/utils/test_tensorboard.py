@@ -456,7 +456,7 @@ def test_server_serves_scalars(tmp_path):
             try:
                 with urllib.request.urlopen(url, timeout=5) as r:
                     data = json.loads(r.read())
-            except Exception:  # noqa: BLE001 - not up yet, or the run not loaded yet
+            except Exception:  # not up yet, or the run not loaded yet
                 time.sleep(0.5)
         assert data is not None, "tensorboard did not serve the scalars in time"
         assert [row[1] for row in data] == list(range(10))

@@ -105,7 +105,7 @@ def default_bins() -> list:
     return neg[::-1] + [0] + buckets
 
 
-def histogram_raw(name, min, max, num, sum, sum_squares, bucket_limits, bucket_counts):  # noqa: A002
+def histogram_raw(name, min, max, num, sum, sum_squares, bucket_limits, bucket_counts):
     """A Summary with a histogram given by its statistics and buckets."""
     hist = HistogramProto(min=min, max=max, num=num, sum=sum, sum_squares=sum_squares,
                           bucket_limit=bucket_limits, bucket=bucket_counts)
@@ -171,7 +171,7 @@ def make_grid(images, ncols=8):
     return canvas
 
 
-def convert_to_HWC(tensor, input_format):  # noqa: N802 - torch's name
+def convert_to_HWC(tensor, input_format):
     """An image array in ``input_format`` (NCHW, CHW, HWC, HW, ...) as HWC with 3 channels
     (gray is repeated; a batch is tiled into a grid)."""
     if len(set(input_format)) != len(input_format):

@@ -159,7 +159,7 @@ class SummaryWriter:
         self._get_file_writer().add_summary(
             _summary.histogram(tag, values, bins, max_bins=max_bins), global_step, walltime)
 
-    def add_histogram_raw(self, tag, min, max, num, sum, sum_squares, bucket_limits,  # noqa: A002
+    def add_histogram_raw(self, tag, min, max, num, sum, sum_squares, bucket_limits,
                           bucket_counts, global_step=None, walltime=None) -> None:
         """Log a histogram given by its statistics and buckets."""
         if len(bucket_limits) != len(bucket_counts):
