@@ -45,7 +45,7 @@ from ember.random import (default_generator, get_rng_state, initial_seed, manual
                           set_rng_state)
 
 # The layers above the core; each imports the core, never the other way round.
-from ember import nn, optim, utils
+from ember import nn, onnx, optim, utils
 
 __version__ = "0.1.0"
 
