@@ -59,8 +59,6 @@ from ember.backend import (
     to_device,
 )
 
-_Device = device  # for methods whose ``device`` argument hides the class
-
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
            "safe_globals", "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
 
@@ -71,6 +69,7 @@ _STORAGE_ALIGNMENT = 64
 _CHUNK = 64 << 20  # bytes written or read per call, so memory stays flat on large storages
 # Deflate cannot expand data more than ~1032 times: a record claiming more is a zip bomb.
 _MAX_DEFLATE_RATIO = 1032
+_INTP_MAX = int(np.iinfo(np.intp).max)  # the largest size or stride an array can have
 
 # dtype name -> torch's legacy storage class, the storage type torch 2.x still writes.
 _STORAGE_NAMES = {
@@ -199,8 +198,9 @@ class _Storage:
         return self.to(CPU)
 
     def cuda(self, device=None, non_blocking: bool = False) -> _Storage:
-        index = device.index if isinstance(device, _Device) else device
-        return self.to(f"cuda:{index or 0}")
+        if device is None or isinstance(device, int):
+            return self.to(f"cuda:{device or 0}")
+        return self.to(device)
 
     def _fill(self, data: np.ndarray) -> None:
         """Copy file bytes into this storage (legacy files: the data follows the pickle)."""
@@ -231,7 +231,7 @@ def _check_ints(value, what: str) -> tuple:
         raise RuntimeError(f"ember.load: invalid tensor in checkpoint: {what} must be a tuple of "
                            f"at most 64 ints, got {value!r}")
     for v in value:
-        if type(v) is not int or v < 0:
+        if type(v) is not int or not 0 <= v <= _INTP_MAX:
             raise RuntimeError(f"ember.load: invalid tensor in checkpoint: {what} must hold "
                                f"non-negative ints, got {list(value)!r}")
     return tuple(value)
@@ -271,7 +271,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride) -> Tensor:
                            f"offset {storage_offset}, and itemsize {item} requiring a storage "
                            f"size of {(last + 1) * item} are out of bounds for storage of size "
                            f"{storage.numel * item}")
-    if numel > np.iinfo(np.intp).max // item:
+    if numel > _INTP_MAX // item:
         raise RuntimeError(f"ember.load: invalid tensor in checkpoint: {numel} elements is too "
                            "many")
     byte_strides = tuple(s * item for s in stride)

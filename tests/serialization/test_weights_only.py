@@ -231,6 +231,8 @@ def test_persistent_ids_must_be_storages():
     (0, (-1,), (1,), "non-negative ints"),
     (0, (2,), (-1,), "non-negative ints"),
     (0, (2, 2), (1,), "differ in length"),
+    (0, (0, 2**70), (1, 1), "non-negative ints"),
+    (0, (1,), (2**64,), "non-negative ints"),
 ])
 def test_rebuild_tensor_arguments_are_validated(offset, size, stride, match):
     pkl = pickle_of(rebuild(pid("0", 4), offset, size, stride))
