@@ -46,6 +46,8 @@ from ember.random import (default_generator, get_rng_state, initial_seed, manual
 
 # The layers above the core; each imports the core, never the other way round.
 from ember import nn, onnx, optim, utils
+from ember import serialization
+from ember.serialization import load, save
 
 __version__ = "0.1.0"
 
