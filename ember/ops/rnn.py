@@ -125,6 +125,18 @@ def _project(xp, w, xs, bias):
     return out
 
 
+def _step_input(xp, G, w, xs, bias, t, bs):
+    """Step ``t``'s input pre-activations ``w @ x_t + bias``, writable: a view of ``G`` (all steps
+    projected at once, kept for backward) or, without ``G`` (inference), computed now, so that no
+    ``(T, gates, B)`` array is allocated."""
+    if G is not None:
+        return G[t, :, :bs]
+    g = xp.matmul(w, xs[t, :, :bs])
+    if bias is not None:
+        g += bias[:, None]
+    return g
+
+
 def _init_state(xp, s0, size, batch, dtype):
     """An initial state ``(B, size)`` (None: zeros) as a private ``(size, B)`` array."""
     if s0 is None:
@@ -229,10 +241,11 @@ def _lstm_forward(xp, lay, xs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, save):
     scale = _half_scale(xp, dtype, 3 * H, H)
     bias = None if b_ih is None else (b_ih + b_hh)[order] * scale
     # pre-activations of the gates (o, i, f, g), sigmoid rows halved; activated in place
-    G = _project(xp, w_ih[order] * scale[:, None], xs, bias)
+    wih = w_ih[order] * scale[:, None]
+    G = _project(xp, wih, xs, bias) if save else None
     whh = w_hh[order] * scale[:, None]
     out = lay.buffer(xp, n_out, dtype)
-    TC = lay.buffer(xp, H, dtype)  # tanh(c_t)
+    TC = lay.buffer(xp, H, dtype) if save else None  # tanh(c_t)
     HP = lay.buffer(xp, n_out, dtype) if save else None  # h_(t-1)
     CP = lay.buffer(xp, H, dtype) if save else None  # c_(t-1)
     M = lay.buffer(xp, H, dtype) if save and w_hr is not None else None  # o * tanh(c)
@@ -244,7 +257,7 @@ def _lstm_forward(xp, lay, xs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, save):
     for t in lay.order:
         bs = lay.sizes[t]
         hp, cp = h[:, :bs], c[:, :bs]
-        gt = G[t, :, :bs]
+        gt = _step_input(xp, G, wih, xs, bias, t, bs)
         gt += matmul(whh, hp)
         tanh(gt, out=gt)
         sig = gt[:3 * H]
@@ -253,7 +266,7 @@ def _lstm_forward(xp, lay, xs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, save):
         o, i, f, g = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
         cn = f * cp
         cn += i * g
-        tc = tanh(cn, out=TC[t, :, :bs])
+        tc = tanh(cn, out=TC[t, :, :bs]) if save else tanh(cn)
         if save:
             HP[t, :, :bs] = hp
             CP[t, :, :bs] = cp
@@ -373,7 +386,8 @@ def _gru_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save):
         bias = b_ih * scale
         bias[:2 * H] += b_hh[:2 * H] * 0.5
         b_hn = b_hh[2 * H:, None]
-    G = _project(xp, w_ih * scale[:, None], xs, bias)  # (r, z, n) input parts, r and z halved
+    wih = w_ih * scale[:, None]
+    G = _project(xp, wih, xs, bias) if save else None  # (r, z, n) input parts, r and z halved
     whh = w_hh * scale[:, None]
     out = lay.buffer(xp, H, dtype)
     HP = lay.buffer(xp, H, dtype) if save else None
@@ -386,7 +400,7 @@ def _gru_forward(xp, lay, xs, h0, w_ih, w_hh, b_ih, b_hh, save):
         bs = lay.sizes[t]
         hp = h[:, :bs]
         gates = matmul(whh, hp)
-        gt = G[t, :, :bs]
+        gt = _step_input(xp, G, wih, xs, bias, t, bs)
         rz = gt[:2 * H]
         rz += gates[:2 * H]
         tanh(rz, out=rz)

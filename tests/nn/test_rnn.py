@@ -400,3 +400,26 @@ def test_outputs_do_not_alias_each_other():
     before = h.clone()
     out.mul_(0)
     assert ember.equal(h, before)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("lengths", [None, LENGTHS, [T, T, T]])
+def test_inference_path_matches_torch(name, lengths):
+    """Under no_grad nothing is kept for backward (and the input projection runs per step)."""
+    torch.manual_seed(0)
+    kw = dict(num_layers=2, bidirectional=True)
+    t_mod, e_mod = getattr(torch.nn, name)(I, H, **kw), getattr(ember.nn, name)(I, H, **kw)
+    copy_state(e_mod, t_mod)
+    x = np.random.default_rng(0).standard_normal((T, B, I)).astype("float32")
+    outs = {}
+    for lib, mod in ((torch, t_mod), (ember, e_mod)):
+        inp = lib.from_numpy(x)
+        if lengths is not None:
+            inp = _pack(lib)(inp, lengths, enforce_sorted=False)
+        with lib.no_grad():
+            out, h = mod(inp)
+        outs[lib] = [out.data if lengths is not None else out] + (list(h) if name == "LSTM"
+                                                                  else [h])
+    for e, t in zip(outs[ember], outs[torch]):
+        assert_same(e, t, 1e-5, 1e-6)
+        assert not e.requires_grad
