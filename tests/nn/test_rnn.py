@@ -423,3 +423,18 @@ def test_inference_path_matches_torch(name, lengths):
     for e, t in zip(outs[ember], outs[torch]):
         assert_same(e, t, 1e-5, 1e-6)
         assert not e.requires_grad
+
+
+def test_changing_the_final_state_in_place_leaves_backward_intact():
+    torch.manual_seed(0)
+    t_mod, e_mod = torch.nn.RNN(I, H), ember.nn.RNN(I, H)
+    copy_state(e_mod, t_mod)
+    x = np.random.default_rng(0).standard_normal((T, 1, I)).astype("float32")
+    grads = {}
+    for lib, mod in ((torch, t_mod), (ember, e_mod)):
+        out, h = mod(lib.from_numpy(x))
+        loss = out.sum()
+        h.data.zero_()
+        loss.backward()
+        grads[lib] = mod.weight_hh_l0.grad
+    assert_same(grads[ember], grads[torch], 1e-5, 1e-6)
