@@ -218,7 +218,7 @@ class RNNBase(Module):
             c_n = cs[0] if len(cs) == 1 else cat(cs)
         return x, h_n, c_n
 
-    def _parse(self, input, hx, name: str):
+    def _parse(self, input, name: str):
         """The common front of ``forward``: ``(data, batch_sizes, sorted, unsorted, batched)``."""
         if isinstance(input, PackedSequence):
             data, batch_sizes, sorted_indices, unsorted_indices = input
@@ -281,7 +281,7 @@ class RNN(RNNBase):
     def forward(self, input, hx=None):
         orig_input = input
         input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
-            self._parse(input, hx, "RNN")
+            self._parse(input, "RNN")
         if batch_sizes is None:
             batch_dim = 0 if self.batch_first else 1
             if not is_batched:
@@ -342,7 +342,7 @@ class LSTM(RNNBase):
     def forward(self, input, hx=None):
         orig_input = input
         input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
-            self._parse(input, hx, "LSTM")
+            self._parse(input, "LSTM")
         if batch_sizes is None:
             batch_dim = 0 if self.batch_first else 1
             if not is_batched:
@@ -390,7 +390,7 @@ class GRU(RNNBase):
     def forward(self, input, hx=None):
         orig_input = input
         input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
-            self._parse(input, hx, "GRU")
+            self._parse(input, "GRU")
         if batch_sizes is None:
             batch_dim = 0 if self.batch_first else 1
             if not is_batched:
