@@ -43,13 +43,19 @@ def _mnist_root(root, n_train=64, n_test=32):
     return root
 
 
-def test_mnist_net_on_a_torchvision_root(tmp_path, capsys):
+def test_mnist_net_on_a_torchvision_root(tmp_path, capsys, monkeypatch):
     import mnist_net
     root = _mnist_root(str(tmp_path), n_train=32, n_test=16)
-    accuracy = mnist_net.main(["--data", root, "--batch-size", "16", "--test-batch-size", "16"])
+    monkeypatch.chdir(tmp_path)
+    accuracy = mnist_net.main(["--data", root, "--batch-size", "16", "--test-batch-size", "16",
+                               "--save-model"])
     out = capsys.readouterr().out
     assert f"Data: MNIST from {os.path.join(root, 'MNIST', 'raw')}" in out
     assert 0.0 <= accuracy <= 1.0 and f"Test accuracy: {100 * accuracy:.2f}%" in out
+    # torch.save(model.state_dict(), "mnist_cnn.pt"), as the seed does
+    state = ember.load(str(tmp_path / "mnist_cnn.pt"))
+    assert list(state) == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                           "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
 
 
 def test_mnist_net_real_test_set_split(tmp_path, monkeypatch, capsys, mnist_dir):
