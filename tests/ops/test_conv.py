@@ -34,7 +34,24 @@ CONV2D = [
     ((3, 9, 9), (4, 3, 3, 3), True, dict(padding=1)),  # unbatched
     ((2, 2, 20, 20), (3, 2, 5, 5), True, dict(stride=1, padding=2)),  # P >= 64: batched layout
     ((1, 2, 3, 3), (3, 2, 3, 3), True, {}),  # a single output position
+    ((2, 2, 20, 20), (3, 2, 3, 3), True, dict(stride=2)),  # batched layout
+    ((2, 64, 4, 4), (8, 64, 3, 3), True, dict(padding=1)),  # per-offset GEMMs ("taps")
+    ((1, 128, 3, 3), (4, 64, 3, 3), False, dict(padding=(1, 2), stride=(1, 2), groups=2)),
 ]
+
+
+def test_every_kernel_layout_is_tested():
+    from ember.backend.conv import _Plan
+
+    layouts = set()
+    for xs, ws, _, kw in CONV2D:
+        s, p, d = kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1)
+        if isinstance(p, str) or len(xs) == 3:
+            continue
+        pair = lambda v: v if isinstance(v, tuple) else (v, v)
+        layouts.add(_Plan(xs, ws, pair(s), tuple((v, v) for v in pair(p)), pair(d),
+                          kw.get("groups", 1)).layout)
+    assert layouts == {"unit", "full", "batched", "kmajor", "taps"}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
