@@ -8,7 +8,8 @@ pytestmark = [needs_mpi, pytest.mark.timeout(120)]
 
 CASES = ["broadcast_at_construction", "gradients_equal_single_process", "buckets", "bucket_view",
          "steps_identical_across_ranks", "no_sync_accumulation", "find_unused_parameters",
-         "unused_parameter_error", "state_dict_and_module", "broadcast_buffers", "errors"]
+         "unused_parameter_error", "state_dict_and_module", "broadcast_buffers", "rewrap",
+         "errors"]
 
 
 @pytest.fixture(scope="module")

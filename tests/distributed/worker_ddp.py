@@ -217,6 +217,21 @@ def case_broadcast_buffers():
     ddp(ember.randn(2, 3, dtype=ember.float64)).sum().backward()
 
 
+def case_rewrap():
+    # a module wrapped again: the discarded wrapper's hooks go with it
+    ddp, reference = make()
+    (x, y), (xr, yr) = data(0)
+    ddp(xr)  # a forward that is never backpropagated
+    module = ddp.module
+    del ddp
+    ddp = DDP(module)
+    assert all(len(p._hooks) == 1 for p in module.parameters())
+    F.nll_loss(ddp(xr), yr).backward()
+    F.nll_loss(reference(x), y).backward()
+    for got, want in zip(grads(ddp), grads(reference)):
+        assert np.allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 def case_errors():
     try:
         DDP(nn.ReLU())

@@ -3,6 +3,7 @@ processes of a group during backward (``ember.distributed``, on MPI)."""
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -159,15 +160,23 @@ class _Reducer:
         self.waiting = self.fired = 0
         self.expected = len(params)
         self.next_bucket = 0
-        for i, p in enumerate(params):
-            p.register_hook(self._hook_for(i))
+        self.handles = [p.register_hook(self._hook_for(i)) for i, p in enumerate(params)]
 
     def _hook_for(self, i: int):
+        # a weak reference: the parameters must not keep a discarded DDP's reducer alive (and
+        # firing) when the module is wrapped again
+        ref = weakref.ref(self)
+
         def hook(grad):
-            return self.on_grad(i, grad)
+            reducer = ref()
+            return None if reducer is None else reducer.on_grad(i, grad)
 
         hook.__name__ = "_ddp_grad_hook"
         return hook
+
+    def __del__(self) -> None:
+        for handle in self.handles:
+            handle.remove()
 
     def check_finished(self) -> None:
         """Refuse to start an iteration while the last one's reduction is half done (a forward
