@@ -87,7 +87,7 @@ def case_gradients_equal_single_process():
         F.nll_loss(ddp(xr), yr).backward()
         F.nll_loss(reference(x), y).backward()
         for got, want in zip(grads(ddp), grads(reference)):
-            assert np.allclose(got, want, rtol=1e-10, atol=1e-12), kwargs
+            assert np.allclose(got, want, rtol=1e-10, atol=1e-12), (kwargs, abs(got - want).max())
         assert_same_everywhere(np.concatenate([g.reshape(-1) for g in grads(ddp)]))
 
 
