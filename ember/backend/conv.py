@@ -6,15 +6,23 @@ Tensors. Layouts are PyTorch's: ``x`` is (N, C, *spatial), a convolution weight 
 ``((lo, hi), ...)`` so that asymmetric padding (``padding='same'`` with even kernels) needs no
 extra copy.
 
-How the convolution is computed (measured on a 2-core AVX-512 CPU against torch's oneDNN, see
-benchmarks/conv.py): the batch is cut into chunks whose im2col work-space stays near
-``_CHUNK_BYTES`` (cache-resident, and below glibc's 32 MiB mmap threshold, so no page faults on
-every call); each chunk's windows are copied once from a strided view into a column matrix and
-multiplied with one batched GEMM (OpenBLAS already uses both cores). Large outputs use the
-"batched" layout (N, K, P) whose GEMM writes (N, O, P) = NCHW directly; small outputs (P < _P_MIN,
-the deep layers of VGG) use the "K-major" layout (K, N*P): one wide GEMM instead of N thin ones.
-The input gradient is W^T @ grad followed by col2im (one strided add per kernel offset); the weight
-gradient is one GEMM per chunk with the batch folded into the reduction dimension.
+How a convolution is computed (each choice measured against torch's oneDNN on the tutorials'
+layers, 2-core AVX-512 Zen 4 CPU; see benchmarks/conv.py): ``_Plan`` picks a column layout per
+convolution (see its docstring), the batch is cut into chunks whose work-space stays near
+``_CHUNK_BYTES`` (cache-resident: 2 MiB chunks ran the MNIST net's GEMMs 15% faster than 8 MiB
+ones), and the chunks run on one Python thread per core with BLAS single-threaded meanwhile
+(``_run``). The forward is one GEMM per chunk; the input gradient is W^T @ grad then col2im (one
+add per kernel offset), or for stride 1 where col2im rows are short, a convolution of the padded
+gradient with the flipped kernels; the weight gradient is one GEMM per chunk with the batch folded
+into the reduction. Float32 stays float32 throughout.
+
+OpenBLAS and OPENBLAS_CORETYPE: NumPy 2.4's bundled OpenBLAS 0.3.31 already selects its SkylakeX
+kernels on this Zen 4 CPU (its ``get_corename`` says so; ``numpy.show_runtime()`` needs
+threadpoolctl to show it). Forcing ``OPENBLAS_CORETYPE=Haswell`` or ``SkylakeX`` changed single-
+threaded SGEMM speed on the conv shapes by under 5% either way (98-104 GFLOP/s per core: Zen 4
+runs AVX-512 as two 256-bit halves, so AVX2 kernels reach the same peak), and the variable is
+only read when NumPy loads the library, before ``import ember``. So ember sets nothing: a
+process-wide environment change would surprise users and gain nothing measurable here.
 """
 
 from __future__ import annotations
@@ -111,29 +119,17 @@ class _Plan:
         if all(s == 1 for s in stride) and self.P:  # full-width geometry
             self.st = tuple(math.prod(self.padded[i + 1:]) for i in range(nd))
             self.L = sum((o - 1) * s for o, s in zip(out, self.st)) + 1
-            self.offs = [sum(o * d * s for o, d, s in zip(offs, dilation, self.st))
-                         for offs in itertools.product(*(range(k) for k in kernel))]
-        if padded_any:  # per kernel offset: the output and input boxes where it meets the image
-            self.taps = []
-            for t, offs in enumerate(itertools.product(*(range(k) for k in kernel))):
-                outs, ins = [], []
-                for o, n, size, s, (lo, _), d in zip(offs, out, spatial, stride, pads, dilation):
-                    o0 = max(0, -(-(lo - o * d) // s))
-                    o1 = min(n, (size - 1 + lo - o * d) // s + 1)
-                    i0 = o0 * s - lo + o * d
-                    outs.append(slice(o0, o1))
-                    ins.append(slice(i0, i0 + (o1 - o0 - 1) * s + 1, s))
-                if all(sl.stop > sl.start for sl in outs):
-                    self.taps.append((t, (slice(None), slice(None)) + tuple(outs),
-                                      (slice(None), slice(None)) + tuple(ins)))
         if all(k == 1 for k in kernel) and all(s == 1 for s in stride) and not padded_any:
             self.layout = "unit"
         elif padded_any and self.P < _P_MIN and Cg >= _TAPS_MIN_C:
             self.layout = "taps"
+            self.taps = self._taps()
         elif hasattr(self, "L") and (self.L / self.P - 1) * (O // groups) <= _FULL_MAX:
             # worth it while the extra GEMM work (L/P - 1, times the output channels that
             # share each column) stays below the strided copies' cost (measured)
             self.layout = "full"
+            self.offs = [sum(o * d * s for o, d, s in zip(offs, dilation, self.st))
+                         for offs in itertools.product(*(range(k) for k in kernel))]
         else:
             self.layout = "kmajor" if self.P < _P_MIN else "batched"
         cols_len = self.L if self.layout == "full" else self.P
@@ -143,6 +139,23 @@ class _Plan:
         # _WCHUNK_COLS columns keep those additions small next to the GEMMs
         self.wchunks = _split(N, per_sample, max(_CHUNK_BYTES,
                                                  per_sample * _WCHUNK_COLS // max(cols_len, 1)))
+
+    def _taps(self):
+        """Per kernel offset: the output and input boxes where it meets the image."""
+        taps = []
+        for t, offs in enumerate(itertools.product(*(range(k) for k in self.kernel))):
+            outs, ins = [], []
+            for o, n, size, s, (lo, _), d in zip(offs, self.out, self.spatial, self.stride,
+                                                 self.pads, self.dilation):
+                o0 = max(0, -(-(lo - o * d) // s))
+                o1 = min(n, (size - 1 + lo - o * d) // s + 1)
+                i0 = o0 * s - lo + o * d
+                outs.append(slice(o0, o1))
+                ins.append(slice(i0, i0 + (o1 - o0 - 1) * s + 1, s))
+            if all(sl.stop > sl.start for sl in outs):
+                taps.append((t, (slice(None), slice(None)) + tuple(outs),
+                             (slice(None), slice(None)) + tuple(ins)))
+        return taps
 
     def cols(self, xp, x, kmajor=False):
         """The column matrix of ``x`` (a chunk): (n, G, CK, P or L) or K-major (G, CK, n*P)."""
