@@ -221,7 +221,8 @@ def _find_openblas():
             paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
     except OSError:  # not Linux: no control, the plain path
         return None
-    for path in sorted(paths):
+    # NumPy's own copy first: SciPy wheels load a second OpenBLAS, which NumPy never calls
+    for path in sorted(paths, key=lambda p: "numpy" not in p):
         try:
             lib = ctypes.CDLL(path)
         except OSError:

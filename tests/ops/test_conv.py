@@ -210,3 +210,24 @@ def test_conv_output_is_contiguous_and_float32():
     y = C.conv2d(ember.ones(2, 3, 8, 8), ember.ones(4, 3, 3, 3))
     assert y.is_contiguous() and y.dtype == ember.float32 and tuple(y.shape) == (2, 4, 6, 6)
     np.testing.assert_allclose(y.numpy(), 27.0)
+
+
+def test_chunks_on_both_cores_match_one_core_and_restore_blas_threads():
+    """Chunks run on one thread per core with BLAS at one thread, then BLAS is restored."""
+    from ember.backend import conv as K
+
+    x = ember.from_numpy(rand((16, 8, 20, 20), seed=1)).requires_grad_()
+    w = ember.from_numpy(rand((8, 8, 3, 3), seed=2)).requires_grad_()
+    blas = K._find_openblas()
+    before = blas[0]() if blas else None
+    y = C.conv2d(x, w, padding=1)
+    y.sum().backward()
+    if blas:
+        assert blas[0]() == before
+    saved = K._blas
+    try:
+        K._blas = False  # the one-core path
+        y1 = C.conv2d(x.detach(), w.detach(), padding=1)
+    finally:
+        K._blas = saved
+    np.testing.assert_allclose(y.detach().numpy(), y1.numpy(), rtol=1e-5, atol=1e-5)
