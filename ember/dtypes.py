@@ -61,6 +61,9 @@ float32 = dtype("float32", np.float32, _FLOAT)
 float64 = dtype("float64", np.float64, _FLOAT)
 float16 = dtype("float16", np.float16, _FLOAT)
 bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16, _FLOAT) if _ml_dtypes else None
+# The NumPy dtype of bfloat16 for comparisons. Without ml_dtypes it is a structured dtype that
+# equals no numeric one; None would not do, since ``np.dtype(np.float64) == None`` is True.
+np_bfloat16 = bfloat16.np if bfloat16 is not None else np.dtype([("no_bfloat16", np.uint8)])
 int8 = dtype("int8", np.int8, _INT)
 int16 = dtype("int16", np.int16, _INT)
 int32 = dtype("int32", np.int32, _INT)

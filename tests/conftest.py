@@ -1,4 +1,4 @@
-"""Shared test set-up: the torch reference is required; the acceptance programs' folder is located."""
+"""Shared test set-up: the torch reference is required; the acceptance programs' folder is found."""
 
 import os
 import sys

@@ -75,7 +75,7 @@ def _leaves(arrays, lib, grad):
 def check(fn, arrays, grad=True, rtol=1e-5, atol=1e-6, grad_rtol=None, grad_atol=None, seed=0):
     """Run ``fn(lib, *inputs)`` on ember and torch; compare outputs and, if ``grad``, input grads.
 
-    ``arrays``: NumPy arrays (floating ones require grad) or other values passed through as they are.
+    ``arrays``: NumPy arrays (floating ones require grad) or other values, passed through as is.
     """
     e_in, t_in = _leaves(arrays, ember, grad), _leaves(arrays, torch, grad)
     e_out, t_out = fn(ember, *e_in), fn(torch, *t_in)

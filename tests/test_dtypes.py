@@ -3,6 +3,8 @@ tensors and Python scalars, finfo/iinfo, the default dtype, reprs and properties
 
 import itertools
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -183,3 +185,19 @@ def test_uint8_tensor_with_negative_int_wraps_like_torch():
     e = ember.tensor([0, 5], dtype=ember.uint8) + (-1)
     t = torch.tensor([0, 5], dtype=torch.uint8) + (-1)
     assert e.dtype is ember.uint8 and e.tolist() == t.tolist() == [255, 4]
+
+
+def test_float64_stays_float64_without_ml_dtypes():
+    # Without ml_dtypes there is no bfloat16; float64 must not be mistaken for it (NumPy says
+    # ``np.dtype(np.float64) == None``), which once made float64 sums accumulate in float32.
+    code = (
+        "import sys; sys.modules['ml_dtypes'] = None\n"
+        "import numpy as np, ember\n"
+        "assert ember.bfloat16 is None\n"
+        "a = np.full(10**6, 0.1)\n"
+        "x = ember.tensor(a)\n"
+        "assert x.sum().item() == a.sum(), x.sum().item()\n"
+        "assert (x * 2.5).dtype is ember.float64 and x.mean().dtype is ember.float64\n"
+        "assert ember.tensor(a, requires_grad=True).sum().dtype is ember.float64\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

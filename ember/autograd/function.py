@@ -25,7 +25,7 @@ _new = object.__new__
 # Set by ember.onnx / SummaryWriter.add_graph while they record one forward pass:
 # ``_trace_hook(ctx, args, attrs, out)`` after every ``Primitive.apply``. None otherwise.
 _trace_hook = None
-_BF16 = _dtypes.bfloat16.np if _dtypes.bfloat16 is not None else None
+_BF16 = _dtypes.np_bfloat16
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "

@@ -1,8 +1,8 @@
 """Arrays and devices: which array module a device uses, and moving arrays between devices.
 
-Every op computes with ``xp = array_module(device)``: NumPy for ``cpu``, CuPy for ``cuda``. This is the
-only place that knows which module backs which device, so a second device is a second module, not a
-second code path.
+Every op computes with ``xp = array_module(device)``: NumPy for ``cpu``, CuPy for ``cuda``. This
+is the only place that knows which module backs which device, so a second device is a second
+module, not a second code path.
 """
 
 from __future__ import annotations

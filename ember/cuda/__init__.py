@@ -1,4 +1,4 @@
-"""``ember.cuda``: whether a CUDA device is usable, and how many (False and 0 without CuPy or a GPU)."""
+"""``ember.cuda``: whether a CUDA device is usable, how many (False, 0 without CuPy or a GPU)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The differentiable primitives, one module per family; each exports its functions in ``__all__``."""
+"""The differentiable primitives, one module per family, each exporting its functions in __all__."""

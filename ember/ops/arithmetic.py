@@ -12,7 +12,7 @@ from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 
-_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+_BF16 = _dt.np_bfloat16
 _BOOL = np.dtype(np.bool_)
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",

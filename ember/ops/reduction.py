@@ -76,7 +76,7 @@ def _one_dim(dim, ndim: int):
     return axes[0] if axes else None
 
 
-_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+_BF16 = _dt.np_bfloat16
 _HALF = (np.dtype(np.float16), _BF16)
 
 

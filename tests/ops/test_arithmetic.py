@@ -11,9 +11,12 @@ BINARY = {
 }
 
 
+SHAPES = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 5)), ((), (2, 2))]
+
+
 @pytest.mark.parametrize("name", BINARY)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 5)), ((), (2, 2))])
+@pytest.mark.parametrize("shapes", SHAPES)
 def test_binary_matches_torch(name, dtype, shapes):
     a, b = rand(shapes[0], dtype, seed=1), rand(shapes[1], dtype, seed=2, positive=True)
     check(BINARY[name], [a, b])
