@@ -45,7 +45,13 @@ from ember.random import (default_generator, get_rng_state, initial_seed, manual
                           set_rng_state)
 
 # The layers above the core; each imports the core, never the other way round.
-from ember import nn, onnx, optim, utils
+from ember import distributed, nn, onnx, optim, utils
+# torch also exposes these functional ops at the top level (``torch.conv2d``), with F's signatures.
+from ember.nn.functional import (adaptive_avg_pool1d, avg_pool1d, bilinear, celu, conv1d, conv2d,
+                                 conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                                 cosine_similarity, hardshrink, max_pool1d, max_pool2d, max_pool3d,
+                                 pairwise_distance, pixel_shuffle, pixel_unshuffle, prelu, rrelu,
+                                 selu, threshold)
 from ember import serialization
 from ember.serialization import load, save
 

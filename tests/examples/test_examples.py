@@ -121,8 +121,6 @@ def test_mnist_cnn(tmp_path, capsys):
 
 
 def test_lstm_mnist(tmp_path):
-    if not hasattr(ember.nn, "LSTM"):
-        pytest.skip("nn.LSTM is not in ember yet")
     import lstm_mnist
     root = _mnist_root(str(tmp_path), n_train=64, n_test=32)
     assert 0.0 <= lstm_mnist.main(["--data", root, "--limit", "64", "--batch-size", "32"]) <= 1.0
