@@ -600,7 +600,7 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return where(out > 0, g, 0)
+        return where(out <= 0, 0, g)  # torch's threshold_backward: a nan output passes its grad
 
 
 # --- special functions ----------------------------------------------------------------------
@@ -1196,6 +1196,30 @@ class Fmin(Primitive):
         return ga, gb
 
 
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _maskable(x, cond, r) -> bool:
+    return (isinstance(x, np.ndarray) and x.dtype == r and x.dtype.kind == "f"
+            and x.shape == cond.shape)
+
+
+def _masked(x, cond, keep: bool):
+    """``where(cond, x, 0)`` (``keep``) or ``where(cond, 0, x)`` for a float array of cond's shape.
+
+    This is every ReLU, clamp and masked gradient. NumPy's ``where`` branches per element and a
+    random mask defeats the branch predictor (~10x slower than a multiply); ANDing x's bits with an
+    all-ones or all-zeros word per element has no branch, and unlike ``x * cond`` it gives 0, not
+    nan, where x is inf or nan and the mask drops it.
+    """
+    word = cond.view(np.int8).astype(_BITS[x.dtype.itemsize])
+    if keep:
+        np.negative(word, out=word)  # True -> -1 (all bits set), False -> 0
+    else:
+        np.subtract(word, 1, out=word)  # True -> 0, False -> -1
+    return np.bitwise_and(x.view(word.dtype), word, out=word).view(x.dtype)
+
+
 class Where(Primitive):
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -1209,6 +1233,10 @@ class Where(Primitive):
             cond = cond.astype(bool)
         ctx.save_for_backward(cond)
         a, b, r = promoted(a, b)
+        if ctx.xp is np and type(b) in (int, float) and b == 0 and _maskable(a, cond, r):
+            return _masked(a, cond, keep=True)
+        if ctx.xp is np and type(a) in (int, float) and a == 0 and _maskable(b, cond, r):
+            return _masked(b, cond, keep=False)
         out = ctx.xp.where(cond, a, b)
         return out if out.dtype == r else out.astype(r)
 

@@ -566,3 +566,23 @@ def test_broadcasting_property(shape, drop, name):
     fn, da, db = BINARY[name]
     check(fn, [sample(tuple(shape), "float64", da, seed=1),
                sample(tuple(other), "float64", db, seed=2)], rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("zero", [0, 0.0])
+def test_where_with_zero_keeps_bits(dtype, zero):
+    # where(c, x, 0) and where(c, 0, x) take a branch-free path; nan, inf and -0.0 must survive
+    # where kept and become +0 where dropped, as in torch.
+    x = np.array([np.nan, np.inf, -np.inf, -0.0, 1.5, -2.0, np.nan, 3.0], dtype=dtype)
+    cond = np.array([True, False, True, True, False, True, False, True])
+    e, t = check(lambda m, c, a: m.where(c, a, zero), [cond, x])
+    assert (np.signbit(e.detach().numpy()) == np.signbit(t.detach().numpy())).all()
+    check(lambda m, c, a: m.where(c, zero, a), [cond, x])
+    check(lambda m, c, a: m.where(c, a, zero), [cond[:1], x])  # broadcast: the general path
+    check(lambda m, c, a: m.where(c, a, zero), [cond, x.reshape(2, 4).T.copy().T.reshape(-1)])
+
+
+def test_relu_grad_passes_nan_like_torch():
+    x = np.array([1.0, -2.0, np.nan, np.inf, 0.0, 3.0], dtype=np.float32)
+    check(lambda m, a: m.relu(a), [x])
+    check(lambda m, a: m.nn.functional.relu(a[::2]), [x])
