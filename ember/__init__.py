@@ -22,6 +22,7 @@ from ember.dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128
                           int, int8, int16, int32, int64, long, promote_types, result_type,
                           set_default_dtype, short, uint8, can_cast)
 from ember.backend import device
+from ember.backend.threads import get_num_threads, set_num_threads
 from ember import autograd, cuda
 from ember.autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                             set_grad_enabled)

@@ -10,11 +10,11 @@ How a convolution is computed (each choice measured against torch's oneDNN on th
 layers, 2-core AVX-512 Zen 4 CPU; see benchmarks/conv.py): ``_Plan`` picks a column layout per
 convolution (see its docstring), the batch is cut into chunks whose work-space stays near
 ``_CHUNK_BYTES`` (cache-resident: 2 MiB chunks ran the MNIST net's GEMMs 15% faster than 8 MiB
-ones), and the chunks run on one Python thread per core with BLAS single-threaded meanwhile
-(``_run``). The forward is one GEMM per chunk; the input gradient is W^T @ grad then col2im (one
-add per kernel offset), or for stride 1 where col2im rows are short, a convolution of the padded
-gradient with the flipped kernels; the weight gradient is one GEMM per chunk with the batch folded
-into the reduction. Float32 stays float32 throughout.
+ones), and the chunks run on ember's threads, one per core, with BLAS single-threaded
+(``ember.backend.threads``). The forward is one GEMM per chunk; the input gradient is W^T @ grad
+then col2im (one add per kernel offset), or for stride 1 where col2im rows are short, a
+convolution of the padded gradient with the flipped kernels; the weight gradient is one GEMM per
+chunk with the batch folded into the reduction. Float32 stays float32 throughout.
 
 OpenBLAS and OPENBLAS_CORETYPE: NumPy 2.4's bundled OpenBLAS 0.3.31 already selects its SkylakeX
 kernels on this Zen 4 CPU (its ``get_corename`` says so; ``numpy.show_runtime()`` needs
@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+from ember.backend.threads import get_num_threads, parallel
 
 __all__ = ["out_size", "pad", "windows", "conv_forward", "conv_input_grad", "conv_weight_grad",
            "col2im", "pool_pads", "max_pool", "flat_indices", "max_pool_scatter",
@@ -198,96 +195,16 @@ class _Plan:
         return gf
 
 
-# --- both cores --------------------------------------------------------------------------------
-# OpenBLAS splits each GEMM over the cores, but the small per-chunk GEMMs scale poorly and the
-# im2col/col2im copies run on one core. Running the chunks themselves on one Python thread per
-# core (NumPy releases the GIL in BLAS calls, copies and ufunc loops) with BLAS single-threaded
-# meanwhile scales everything: 43 -> 32 ms for the MNIST net's second convolution, forward and
-# backward, on 2 cores (torch: 25 ms). The BLAS thread count is read and restored around each
-# call, so a user's OPENBLAS_NUM_THREADS=1 (or threadpoolctl limit) still means one core.
-
-_lock = threading.Lock()
-_pool = None
-_pool_pid = None
-_blas = None
-
-
-def _find_openblas():
-    """(get, set) of the loaded OpenBLAS's thread count, found as threadpoolctl finds it."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    except OSError:  # not Linux: no control, the plain path
-        return None
-    # NumPy's own copy first: SciPy wheels load a second OpenBLAS, which NumPy never calls
-    for path in sorted(paths, key=lambda p: "numpy" not in p):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                set_ = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and set_ is not None:
-                    get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                    return get, set_
-    return None
-
-
-_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
-
-
 def _split(n: int, per_sample: int, target: int):
     """Batch slices of about ``target`` bytes of work-space each, of equal sizes, in a multiple
     of the number of cores (so that the cores get equal shares)."""
     count = max(1, -(-n * per_sample // target))
-    if n >= _WORKERS and n * per_sample >= _PARALLEL_BYTES:  # handing work over costs ~0.1 ms
-        count = -(-count // _WORKERS) * _WORKERS
+    workers = get_num_threads()
+    if n >= workers and n * per_sample >= _PARALLEL_BYTES:  # handing work over costs ~0.1 ms
+        count = -(-count // workers) * workers
     count = min(count, max(n, 1))
     bounds = [n * i // count for i in range(count + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
-
-
-def _run(xp, chunks, body, acc=None):
-    """``body(chunk)`` for every chunk, spread over the cores BLAS would use.
-
-    With ``acc`` (a function making an accumulator), ``body(chunk, a)`` adds into the
-    accumulator of its core and the accumulators are returned, one per core used.
-    """
-    global _blas, _pool, _pool_pid
-
-    def group(cs):
-        if acc is None:
-            for c in cs:
-                body(c)
-            return None
-        a = acc()
-        for c in cs:
-            body(c, a)
-        return a
-
-    if xp is np and len(chunks) >= 2 and _blas is None:
-        _blas = _find_openblas() or False
-    if xp is not np or len(chunks) < 2 or not _blas:
-        return [group(chunks)]
-    get, set_ = _blas
-    with _lock:
-        n = min(get(), len(chunks))
-        if n < 2:
-            return [group(chunks)]
-        if _pool is None or _pool_pid != os.getpid():  # a forked child needs its own threads
-            _pool, _pool_pid = ThreadPoolExecutor(n, thread_name_prefix="ember-conv"), os.getpid()
-        step = -(-len(chunks) // n)
-        prev = get()
-        set_(1)
-        try:
-            return list(_pool.map(group, [chunks[i:i + step] for i in range(0, len(chunks), step)]))
-        finally:
-            set_(prev)
 
 
 def _channels_first(xp, a):
@@ -335,7 +252,7 @@ def conv_forward(xp, x, w, stride, pads, dilation, groups, out=None):
         else:
             xp.matmul(wm, pl.cols(xp, x[sl]), out=y[sl].reshape(n, G, O // G, pl.P))
 
-    _run(xp, pl.chunks, body)
+    parallel(xp, pl.chunks, body)
     return y
 
 
@@ -418,7 +335,7 @@ def conv_input_grad(xp, g, w, in_spatial, stride, pads, dilation, groups):
         col2im(xp, cols, buf, stride, dilation, pl.out)
         gx[sl] = buf[inner]
 
-    _run(xp, pl.chunks, body)
+    parallel(xp, pl.chunks, body)
     return gx
 
 
@@ -444,7 +361,7 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
                 gr = xp.ascontiguousarray(gk[outs]).reshape(G, O // G, -1)
                 part[t] += xp.matmul(gr, xr.swapaxes(1, 2))
 
-        parts = _run(xp, pl.wchunks, taps_body,
+        parts = parallel(xp, pl.wchunks, taps_body,
                      lambda: xp.zeros((pl.K, G, O // G, pl.Cg), dtype=x.dtype))
         gk = parts[0]
         for part in parts[1:]:
@@ -465,7 +382,7 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
             gs = g[sl].reshape(n, G, O // G, pl.P).swapaxes(2, 3)
             part += xp.matmul(cols.reshape(n, G, CK, pl.P), gs).sum(axis=0)
 
-        for part in _run(xp, pl.chunks, sample_body,
+        for part in parallel(xp, pl.chunks, sample_body,
                          lambda: xp.zeros((G, CK, O // G), dtype=x.dtype)):
             gwt += part
         return xp.ascontiguousarray(gwt.swapaxes(1, 2)).reshape((O, pl.Cg) + tuple(kernel))
@@ -478,7 +395,8 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
         cols = pl.cols(xp, x[sl], kmajor=True)
         part += xp.matmul(cols, g2.reshape(G, O // G, n * width).swapaxes(1, 2))
 
-    for part in _run(xp, pl.wchunks, body, lambda: xp.zeros((G, CK, O // G), dtype=x.dtype)):
+    for part in parallel(xp, pl.wchunks, body,
+                         lambda: xp.zeros((G, CK, O // G), dtype=x.dtype)):
         gwt += part
     return xp.ascontiguousarray(gwt.swapaxes(1, 2)).reshape((O, pl.Cg) + tuple(kernel))
 
@@ -539,7 +457,7 @@ def max_pool(xp, x, kernel, stride, pads, dilation, out, with_arg):
                 ab += hit * o
             found |= hit
 
-    _run(xp, _split(x.shape[0], xpad[:1].nbytes, _CHUNK_BYTES), body)
+    parallel(xp, _split(x.shape[0], xpad[:1].nbytes, _CHUNK_BYTES), body)
     if with_arg and x.dtype.kind == "f" and xp.isnan(y).any():  # PyTorch: the last NaN wins
         for o, s in enumerate(sl):
             arg[xp.isnan(xpad[s])] = o
@@ -589,7 +507,7 @@ def max_pool_scatter(xp, g, arg, kernel, stride, pads, dilation, in_spatial):
             else:
                 gxb[s] += gb * mask
 
-    _run(xp, _split(g.shape[0], gx[:1].nbytes, _CHUNK_BYTES), body)
+    parallel(xp, _split(g.shape[0], gx[:1].nbytes, _CHUNK_BYTES), body)
     return xp.ascontiguousarray(_crop(gx, in_spatial, pads))
 
 

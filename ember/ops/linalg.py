@@ -20,7 +20,7 @@ from ember import _tensor, return_types
 from ember import dtypes as _dt
 from ember._legacy_types import _NAMES
 from ember.autograd.function import Primitive
-from ember.backend import CPU, array_module, to_device
+from ember.backend import CPU, array_module, threads, to_device
 from ember.ops.arithmetic import handle_out
 from ember.ops.reduction import LinalgVectorNorm, normalize_dims
 from ember.ops.shape import cat
@@ -150,9 +150,10 @@ def _mm(xp, a, b):
     try:
         if b.ndim == 2 and a.ndim > 2:
             # A (..., n, k) @ (k, m) is one (N, k) @ (k, m) product, not a loop of small ones.
-            out = xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+            out = threads.matmul(xp, a.reshape(-1, a.shape[-1]), b).reshape(
+                a.shape[:-1] + b.shape[-1:])
         else:
-            out = xp.matmul(a, b)
+            out = threads.matmul(xp, a, b)
     except ValueError:
         raise _matmul_shape_error(a, b) from None
     return out if half is None else out.astype(half)

@@ -9,6 +9,7 @@ import math
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
+from ember.backend.threads import matmul
 
 __all__ = ["linear", "bilinear"]
 
@@ -44,13 +45,14 @@ class Linear(Primitive):
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{_dtype_name(b)} != {_dtype_name(x)}")
         ctx.save_for_backward(x, w)
+        xp = ctx.xp
         if w.ndim == 1:
             out = x @ w
         elif x.ndim > 2 and x.flags.c_contiguous:
             # one GEMM over all leading dimensions instead of a batched matmul
-            out = (x.reshape(-1, n_in) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+            out = matmul(xp, x.reshape(-1, n_in), w.T).reshape(x.shape[:-1] + (w.shape[0],))
         else:
-            out = x @ w.T
+            out = matmul(xp, x, w.T)
         if b is not None:
             if out.ndim == 0:
                 out = out + b
@@ -85,8 +87,9 @@ class Linear(Primitive):
         ga, xa, wa = g._data, x._data, w._data
         dev = ctx.device
         g2 = ga.reshape(-1, wa.shape[0])
-        gx = Tensor._make(ga @ wa, dev) if need_x else None
-        gw = Tensor._make(g2.T @ xa.reshape(-1, wa.shape[1]), dev) if need_w else None
+        xp = ctx.xp
+        gx = Tensor._make(matmul(xp, ga, wa), dev) if need_x else None
+        gw = Tensor._make(matmul(xp, g2.T, xa.reshape(-1, wa.shape[1])), dev) if need_w else None
         gb = Tensor._make(g2.sum(0), dev) if ctx.needs_input_grad[2] else None
         return gx, gw, gb
 

@@ -1,0 +1,205 @@
+"""ember's intra-op threads (``ember.set_num_threads``, as torch's), with NumPy's BLAS kept on one.
+
+Large CPU work (convolution chunks, pooling, big matrix products) is cut into pieces that run on a
+pool of threads, one per core; NumPy releases the GIL in BLAS calls, copies and ufunc loops, so
+they run in parallel. Meanwhile OpenBLAS itself runs on one thread, for all of NumPy, from the
+first time ember needs threads on.
+
+Why not let OpenBLAS thread its own GEMMs: its idle worker threads spin for about 0.1 s after every
+multi-threaded call (2**28 cycles, ``OPENBLAS_THREAD_TIMEOUT``, read only when NumPy loads the
+library). A training step makes dozens of BLAS calls, so one core was always spinning and ember's
+own threads got half of it: the MNIST net's training step took 90-110 ms on 2 cores with
+OpenBLAS's threads, 64 ms with the spinning cut short. The pool's idle threads block instead.
+
+The thread count defaults to what OpenBLAS was allowed when ember took it over (so
+``OPENBLAS_NUM_THREADS=1`` or ``OMP_NUM_THREADS=1`` still means one core), within the CPUs this
+process may use. Without a controllable OpenBLAS (NumPy built on MKL or Accelerate) ember leaves
+BLAS alone and runs its pieces one after another.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["get_num_threads", "set_num_threads", "parallel", "matmul"]
+
+# A product smaller than this (2*M*N*K flops) is not worth handing to other threads (~30 us).
+_MATMUL_MIN_FLOPS = 1 << 24
+
+_lock = threading.Lock()
+_local = threading.local()  # .inside: this thread is running a piece of a parallel section
+_state = {"blas": None, "threads": None, "pool": None, "pid": None}
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def _find_openblas():
+    """(get, set) of the loaded OpenBLAS's thread count, found as threadpoolctl finds it."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:  # not Linux: no control
+        return None
+    # NumPy's own copy first: SciPy wheels load a second OpenBLAS, which NumPy never calls
+    for path in sorted(paths, key=lambda p: "numpy" not in p):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+                    return get, set_
+    return None
+
+
+def _take_over() -> None:
+    """Once: read OpenBLAS's thread count as ember's default, then put OpenBLAS on one thread."""
+    if _state["blas"] is not None:
+        return
+    blas = _find_openblas() or False
+    if blas:
+        allowed = blas[0]()
+        blas[1](1)
+    else:
+        allowed = 1
+    if _state["threads"] is None:
+        _state["threads"] = max(1, min(allowed, _cpus()))
+    _state["blas"] = blas
+
+
+def get_num_threads() -> int:
+    """The number of threads ember uses for work within one op on the CPU."""
+    with _lock:
+        _take_over()
+        return _state["threads"] if _state["blas"] else 1
+
+
+def set_num_threads(num: int) -> None:
+    """Use ``num`` threads for work within one op on the CPU (torch's ``set_num_threads``)."""
+    if not isinstance(num, int) or isinstance(num, bool):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(num).__name__}")
+    if num <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    with _lock:
+        _take_over()
+        _state["threads"] = num
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=False)
+            _state["pool"] = None
+
+
+def _workers():
+    """The pool and its size for a parallel section now; (None, 1) to run it on this thread."""
+    if getattr(_local, "inside", False):  # a piece may not wait for other pieces: no nesting
+        return None, 1
+    _take_over()
+    n = _state["threads"] if _state["blas"] else 1
+    if n < 2:
+        return None, 1
+    if _state["pool"] is None or _state["pid"] != os.getpid():  # a forked child needs its own
+        _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="ember")
+        _state["pid"] = os.getpid()
+    return _state["pool"], n
+
+
+def _mark(fn):
+    def piece(*args):
+        _local.inside = True
+        try:
+            return fn(*args)
+        finally:
+            _local.inside = False
+    return piece
+
+
+def parallel(xp, chunks, body, acc=None):
+    """``body(chunk)`` for every chunk, the chunks shared out over ember's threads.
+
+    With ``acc`` (a function making an accumulator), ``body(chunk, a)`` adds into the accumulator
+    of its thread and the accumulators are returned, one per thread used.
+    """
+    def group(cs):
+        if acc is None:
+            for c in cs:
+                body(c)
+            return None
+        a = acc()
+        for c in cs:
+            body(c, a)
+        return a
+
+    if xp is not np or len(chunks) < 2:
+        return [group(chunks)]
+    with _lock:
+        pool, n = _workers()
+    if pool is None:
+        return [group(chunks)]
+    n = min(n, len(chunks))
+    step = -(-len(chunks) // n)
+    parts = [chunks[i:i + step] for i in range(0, len(chunks), step)]
+    futures = [pool.submit(_mark(group), p) for p in parts[1:]]
+    try:
+        first = _mark(group)(parts[0])  # this thread takes a share too
+    finally:
+        rest = [f.result() for f in futures]  # never leave pieces running on shared arrays
+    return [first] + rest
+
+
+def matmul(xp, a, b):
+    """``xp.matmul(a, b)``, a large product on the CPU split by rows (or batch) over the threads.
+
+    Each thread's share is one ordinary BLAS call writing its rows of the result, so the values
+    are those of one call (every output element is the same dot product either way).
+    """
+    if (xp is not np or a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype
+            or a.dtype.kind not in "fc"):
+        return xp.matmul(a, b)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
+    count = int(np.prod(batch)) if batch else 1
+    if 2 * m * n * k * count < _MATMUL_MIN_FLOPS or k != b.shape[-2]:
+        return xp.matmul(a, b)
+    with _lock:
+        pool, threads = _workers()
+    if pool is None:
+        return xp.matmul(a, b)
+    out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
+    if batch and count >= threads and a.shape[:-2] == batch and b.shape[:-2] == batch:
+        a3, b3 = a.reshape((count, m, k)), b.reshape((count, k, n))
+        o3 = out.reshape((count, m, n))
+        bounds = [count * i // threads for i in range(threads + 1)]
+        pieces = [(a3[s:e], b3[s:e], o3[s:e]) for s, e in zip(bounds, bounds[1:]) if e > s]
+    elif m >= threads * 8:
+        bounds = [m * i // threads for i in range(threads + 1)]
+        pieces = [(a[..., s:e, :], b, out[..., s:e, :]) for s, e in zip(bounds, bounds[1:])]
+    elif n >= threads * 8:
+        bounds = [n * i // threads for i in range(threads + 1)]
+        pieces = [(a, b[..., s:e], out[..., s:e]) for s, e in zip(bounds, bounds[1:])]
+    else:
+        return xp.matmul(a, b)
+
+    def run(piece):
+        pa, pb, po = piece
+        np.matmul(pa, pb, out=po)
+
+    futures = [pool.submit(_mark(run), p) for p in pieces[1:]]
+    try:
+        _mark(run)(pieces[0])
+    finally:
+        for f in futures:
+            f.result()
+    return out
