@@ -119,3 +119,39 @@ def test_one_blas_thread_from_the_environment_means_one_ember_thread():
     code = ("import os; os.environ['OPENBLAS_NUM_THREADS'] = '1'\n"
             "import ember\nassert ember.get_num_threads() == 1\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _FakeLibc:
+    def __init__(self, accept=True):
+        self.calls, self.accept = [], accept
+        self.gnu_get_libc_version = lambda: b"2.36"
+
+    def mallopt(self, param, value):
+        self.calls.append((param, value))
+        return 1 if self.accept else 0
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_malloc_thresholds_pinned_together(monkeypatch, accept):
+    import ctypes
+
+    fake = _FakeLibc(accept)
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: fake)
+    for var in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                "MALLOC_MMAP_MAX_", "GLIBC_TUNABLES"):
+        monkeypatch.delenv(var, raising=False)
+    threads._tune_malloc()
+    # M_MMAP_THRESHOLD (-3) first; M_TRIM_THRESHOLD (-1) only if that was accepted
+    assert fake.calls == ([(-3, 32 << 20), (-1, 64 << 20)] if accept else [(-3, 32 << 20)])
+
+
+@pytest.mark.parametrize("var, value", [("MALLOC_TRIM_THRESHOLD_", "1000"),
+                                        ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1000")])
+def test_malloc_settings_of_the_user_are_kept(monkeypatch, var, value):
+    import ctypes
+
+    fake = _FakeLibc()
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: fake)
+    monkeypatch.setenv(var, value)
+    threads._tune_malloc()
+    assert fake.calls == []
