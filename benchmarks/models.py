@@ -81,8 +81,9 @@ def seed002_cnn(lib):
     class CNN(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = nn.Sequential(nn.Conv2d(1, 16, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2))
-            self.conv2 = nn.Sequential(nn.Conv2d(16, 32, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2))
+            # as the seed prints it: conv1 has stride 2 (28 -> 14 -> pooled 7), conv2 no pooling
+            self.conv1 = nn.Sequential(nn.Conv2d(1, 16, 5, 2, 2), nn.ReLU(), nn.MaxPool2d(2))
+            self.conv2 = nn.Sequential(nn.Conv2d(16, 32, 5, 1, 2), nn.ReLU())
             self.out = nn.Linear(32 * 7 * 7, 10)
 
         def forward(self, x):
