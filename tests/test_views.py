@@ -250,3 +250,23 @@ def test_unchanged_saved_tensors_still_backprop():
     y.select(0, 0).mul_(2)
     z.backward()
     np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4), 2.0))
+
+
+def test_int_index_of_a_tensor_without_grad_is_a_full_view():
+    # x[i] on a tensor that records no graph skips Primitive.apply; it must stay a real view:
+    # shared memory, version counter, and in-place ops through it reach the base's history.
+    for lib in (ember, torch):
+        x = lib.zeros(3, 2)
+        v = x[1]
+        assert v._base is x
+        w = lib.full((2,), 3.0, requires_grad=True)
+        v.add_(w)
+        assert x.requires_grad and x.grad_fn is not None
+        (x * lib.arange(6.0).reshape(3, 2)).sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), [2.0, 3.0])
+        np.testing.assert_allclose(x.detach().numpy(), [[0, 0], [3, 3], [0, 0]])
+        y = lib.arange(4.0)
+        s = y[2]
+        assert s.shape == () and s.item() == 2.0
+        y.mul_(10)
+        assert s.item() == 20.0 and s._version == y._version
