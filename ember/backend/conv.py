@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from ember.backend.threads import get_num_threads, parallel
+from ember.backend.threads import cuts, get_num_threads, parallel
 
 __all__ = ["out_size", "pad", "windows", "conv_forward", "conv_input_grad", "conv_weight_grad",
            "col2im", "pool_pads", "max_pool", "flat_indices", "max_pool_scatter",
@@ -202,9 +202,7 @@ def _split(n: int, per_sample: int, target: int):
     workers = get_num_threads()
     if n >= workers and n * per_sample >= _PARALLEL_BYTES:  # handing work over costs ~0.1 ms
         count = -(-count // workers) * workers
-    count = min(count, max(n, 1))
-    bounds = [n * i // count for i in range(count + 1)]
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+    return cuts(n, min(count, max(n, 1)))
 
 
 def _channels_first(xp, a):

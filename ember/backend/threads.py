@@ -21,6 +21,7 @@ BLAS alone and runs its pieces one after another.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "parallel", "matmul"]
+__all__ = ["get_num_threads", "set_num_threads", "parallel", "matmul", "cuts"]
 
 # A product smaller than this (2*M*N*K flops) is not worth handing to other threads (~30 us).
 _MATMUL_MIN_FLOPS = 1 << 24
@@ -115,11 +116,16 @@ def _take_over() -> None:
     _state["blas"] = blas
 
 
+def _count() -> int:
+    """ember's thread count (1 when OpenBLAS could not be put on one thread); after _take_over."""
+    return _state["threads"] if _state["blas"] else 1
+
+
 def get_num_threads() -> int:
     """The number of threads ember uses for work within one op on the CPU."""
     with _lock:
         _take_over()
-        return _state["threads"] if _state["blas"] else 1
+        return _count()
 
 
 def set_num_threads(num: int) -> None:
@@ -136,28 +142,43 @@ def set_num_threads(num: int) -> None:
             _state["pool"] = None
 
 
-def _workers():
+def cuts(n: int, count: int) -> list:
+    """``range(n)`` cut into ``count`` slices of equal sizes (within one), in order."""
+    bounds = [n * i // count for i in range(count + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _pool():
     """The pool and its size for a parallel section now; (None, 1) to run it on this thread."""
     if getattr(_local, "inside", False):  # a piece may not wait for other pieces: no nesting
         return None, 1
-    _take_over()
-    n = _state["threads"] if _state["blas"] else 1
-    if n < 2:
-        return None, 1
-    if _state["pool"] is None or _state["pid"] != os.getpid():  # a forked child needs its own
-        _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="ember")
-        _state["pid"] = os.getpid()
-    return _state["pool"], n
+    with _lock:
+        _take_over()
+        n = _count()
+        if n < 2:
+            return None, 1
+        if _state["pool"] is None or _state["pid"] != os.getpid():  # a forked child: its own
+            _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="ember")
+            _state["pid"] = os.getpid()
+        return _state["pool"], n
 
 
-def _mark(fn):
-    def piece(*args):
-        _local.inside = True
-        try:
-            return fn(*args)
-        finally:
-            _local.inside = False
-    return piece
+def _piece(fn, item):
+    _local.inside = True
+    try:
+        return fn(item)
+    finally:
+        _local.inside = False
+
+
+def _share(pool, fn, items) -> list:
+    """``[fn(item) for item in items]``, the first on this thread, the others on the pool."""
+    futures = [pool.submit(_piece, fn, item) for item in items[1:]]
+    try:
+        first = _piece(fn, items[0])
+    finally:
+        rest = [f.result() for f in futures]  # never leave pieces running on shared arrays
+    return [first] + rest
 
 
 def parallel(xp, chunks, body, acc=None):
@@ -176,21 +197,10 @@ def parallel(xp, chunks, body, acc=None):
             body(c, a)
         return a
 
-    if xp is not np or len(chunks) < 2:
-        return [group(chunks)]
-    with _lock:
-        pool, n = _workers()
+    pool, n = _pool() if xp is np and len(chunks) >= 2 else (None, 1)
     if pool is None:
         return [group(chunks)]
-    n = min(n, len(chunks))
-    step = -(-len(chunks) // n)
-    parts = [chunks[i:i + step] for i in range(0, len(chunks), step)]
-    futures = [pool.submit(_mark(group), p) for p in parts[1:]]
-    try:
-        first = _mark(group)(parts[0])  # this thread takes a share too
-    finally:
-        rest = [f.result() for f in futures]  # never leave pieces running on shared arrays
-    return [first] + rest
+    return _share(pool, group, [chunks[sl] for sl in cuts(len(chunks), min(n, len(chunks)))])
 
 
 def matmul(xp, a, b):
@@ -205,36 +215,22 @@ def matmul(xp, a, b):
     m, k = a.shape[-2:]
     n = b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
-    count = int(np.prod(batch)) if batch else 1
+    count = math.prod(batch)
     if 2 * m * n * k * count < _MATMUL_MIN_FLOPS or k != b.shape[-2]:
         return xp.matmul(a, b)
-    with _lock:
-        pool, threads = _workers()
+    pool, threads = _pool()
     if pool is None:
         return xp.matmul(a, b)
     out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
     if batch and count >= threads and a.shape[:-2] == batch and b.shape[:-2] == batch:
         a3, b3 = a.reshape((count, m, k)), b.reshape((count, k, n))
         o3 = out.reshape((count, m, n))
-        bounds = [count * i // threads for i in range(threads + 1)]
-        pieces = [(a3[s:e], b3[s:e], o3[s:e]) for s, e in zip(bounds, bounds[1:]) if e > s]
+        pieces = [(a3[sl], b3[sl], o3[sl]) for sl in cuts(count, threads)]
     elif m >= threads * 8:
-        bounds = [m * i // threads for i in range(threads + 1)]
-        pieces = [(a[..., s:e, :], b, out[..., s:e, :]) for s, e in zip(bounds, bounds[1:])]
+        pieces = [(a[..., sl, :], b, out[..., sl, :]) for sl in cuts(m, threads)]
     elif n >= threads * 8:
-        bounds = [n * i // threads for i in range(threads + 1)]
-        pieces = [(a, b[..., s:e], out[..., s:e]) for s, e in zip(bounds, bounds[1:])]
+        pieces = [(a, b[..., sl], out[..., sl]) for sl in cuts(n, threads)]
     else:
         return xp.matmul(a, b)
-
-    def run(piece):
-        pa, pb, po = piece
-        np.matmul(pa, pb, out=po)
-
-    futures = [pool.submit(_mark(run), p) for p in pieces[1:]]
-    try:
-        _mark(run)(pieces[0])
-    finally:
-        for f in futures:
-            f.result()
+    _share(pool, lambda piece: np.matmul(*piece[:2], out=piece[2]), pieces)
     return out
