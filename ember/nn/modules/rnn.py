@@ -218,6 +218,33 @@ class RNNBase(Module):
             c_n = cs[0] if len(cs) == 1 else cat(cs)
         return x, h_n, c_n
 
+    def _forward_hx(self, input, hx, name: str):
+        """``forward`` of RNN and GRU, whose only state is ``hx`` (LSTM has ``(hx, cx)``)."""
+        orig_input = input
+        input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
+            self._parse(input, name)
+        if batch_sizes is None:
+            if not is_batched:
+                input = input.unsqueeze(0 if self.batch_first else 1)
+                if hx is not None:
+                    if hx.dim() != 2:
+                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
+                                           f"got {hx.dim()}-D tensor")
+                    hx = hx.unsqueeze(1)
+            elif hx is not None and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+                                   f"{hx.dim()}-D tensor")
+        elif hx is not None:
+            hx = self.permute_hidden(hx, sorted_indices)
+        self.check_input(input, batch_sizes)
+        if hx is not None:
+            self.check_hidden_size(hx, self.get_expected_hidden_size(input, batch_sizes))
+        self._check_seq(input, batch_sizes)
+        sizes = None if batch_sizes is None else tuple(batch_sizes.tolist())
+        output, hidden, _ = self._run(input, hx, None, sizes)
+        return self._finish(orig_input, output, hidden, batch_sizes, sorted_indices,
+                            unsorted_indices, is_batched)
+
     def _parse(self, input, name: str):
         """The common front of ``forward``: ``(data, batch_sizes, sorted, unsorted, batched)``."""
         if isinstance(input, PackedSequence):
@@ -279,31 +306,7 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):
-        orig_input = input
-        input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
-            self._parse(input, "RNN")
-        if batch_sizes is None:
-            batch_dim = 0 if self.batch_first else 1
-            if not is_batched:
-                input = input.unsqueeze(batch_dim)
-                if hx is not None:
-                    if hx.dim() != 2:
-                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
-                                           f"got {hx.dim()}-D tensor")
-                    hx = hx.unsqueeze(1)
-            elif hx is not None and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
-                                   f"{hx.dim()}-D tensor")
-        elif hx is not None:
-            hx = self.permute_hidden(hx, sorted_indices)
-        self.check_input(input, batch_sizes)
-        if hx is not None:
-            self.check_hidden_size(hx, self.get_expected_hidden_size(input, batch_sizes))
-        self._check_seq(input, batch_sizes)
-        sizes = None if batch_sizes is None else tuple(batch_sizes.tolist())
-        output, hidden, _ = self._run(input, hx, None, sizes)
-        return self._finish(orig_input, output, hidden, batch_sizes, sorted_indices,
-                            unsorted_indices, is_batched)
+        return self._forward_hx(input, hx, "RNN")
 
 
 class LSTM(RNNBase):
@@ -388,31 +391,7 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input, hx=None):
-        orig_input = input
-        input, batch_sizes, sorted_indices, unsorted_indices, is_batched = \
-            self._parse(input, "GRU")
-        if batch_sizes is None:
-            batch_dim = 0 if self.batch_first else 1
-            if not is_batched:
-                input = input.unsqueeze(batch_dim)
-                if hx is not None:
-                    if hx.dim() != 2:
-                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
-                                           f"got {hx.dim()}-D tensor")
-                    hx = hx.unsqueeze(1)
-            elif hx is not None and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
-                                   f"{hx.dim()}-D tensor")
-        elif hx is not None:
-            hx = self.permute_hidden(hx, sorted_indices)
-        self.check_input(input, batch_sizes)
-        if hx is not None:
-            self.check_hidden_size(hx, self.get_expected_hidden_size(input, batch_sizes))
-        self._check_seq(input, batch_sizes)
-        sizes = None if batch_sizes is None else tuple(batch_sizes.tolist())
-        output, hidden, _ = self._run(input, hx, None, sizes)
-        return self._finish(orig_input, output, hidden, batch_sizes, sorted_indices,
-                            unsorted_indices, is_batched)
+        return self._forward_hx(input, hx, "GRU")
 
 
 # --- cells ----------------------------------------------------------------------------------------
