@@ -210,12 +210,7 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     from ember.autograd.grad_mode import enable_grad
 
     with enable_grad():
-        in_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        xs = _prepare(inputs, create_graph)
-        v = _hessian_v(v, xs, in_tuple, create_graph, "vhp")
-        out = _scalar_output(func(*xs), "vhp", strict)
-        jac = _fill_zeros(_grad(out, xs, create_graph=True), xs, strict,
-                          "output of the user-provided function")
+        in_tuple, xs, v, out, jac = _gradient_at(func, inputs, v, create_graph, strict, "vhp")
         res = _fill_zeros(_grad(jac, xs, v, create_graph=create_graph), xs, strict,
                           "hessian of the user-provided function")
     return _finish(out, create_graph)[0], _untuple(_finish(res, create_graph), in_tuple)
@@ -227,17 +222,24 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     from ember.ops.creation import zeros_like
 
     with enable_grad():
-        in_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        xs = _prepare(inputs, create_graph)
-        v = _hessian_v(v, xs, in_tuple, create_graph, "hvp")
-        out = _scalar_output(func(*xs), "hvp", strict)
-        jac = _fill_zeros(_grad(out, xs, create_graph=True), xs, strict,
-                          "output of the user-provided function")
+        in_tuple, xs, v, out, jac = _gradient_at(func, inputs, v, create_graph, strict, "hvp")
         us = tuple(zeros_like(x, requires_grad=True) for x in xs)
         back = _grad(jac, xs, us, create_graph=True)  # H^T u, linear in u
         res = _fill_zeros(_grad(back, us, v, create_graph=create_graph), xs, strict,
                           "hessian of the user-provided function")
     return _finish(out, create_graph)[0], _untuple(_finish(res, create_graph), in_tuple)
+
+
+def _gradient_at(func, inputs, v, create_graph, strict, fn_name):
+    """vhp's and hvp's start (under enable_grad): the inputs, ``v`` checked, ``func``'s scalar
+    output and its gradient, kept differentiable for the second product."""
+    in_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    xs = _prepare(inputs, create_graph)
+    v = _hessian_v(v, xs, in_tuple, create_graph, fn_name)
+    out = _scalar_output(func(*xs), fn_name, strict)
+    jac = _fill_zeros(_grad(out, xs, create_graph=True), xs, strict,
+                      "output of the user-provided function")
+    return in_tuple, xs, v, out, jac
 
 
 def _hessian_v(v, xs, in_tuple, create_graph, fn_name):
