@@ -10,6 +10,7 @@ from ember.optim.optimizer import (
     _addcmul_,
     _check_betas,
     _check_lr,
+    _check_nonnegative,
     _lerp_,
     _plus,
     _step_tensor,
@@ -45,11 +46,9 @@ class Adam(Optimizer):
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not (isinstance(betas[0], float) and isinstance(betas[1], float)
                 or isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor)):
             raise ValueError("betas must be either both floats or both Tensors")

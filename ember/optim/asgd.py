@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ember.ops.creation import zeros_like
-from ember.optim.optimizer import Optimizer, _check_lr, _plus, _step_tensor, _value, _view
+from ember.optim.optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_nonnegative,
+    _plus,
+    _step_tensor,
+    _value,
+    _view,
+)
 
 __all__ = ["ASGD"]
 
@@ -28,8 +36,7 @@ class ASGD(Optimizer):
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
                     "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
                     "differentiable": differentiable, "capturable": capturable}
