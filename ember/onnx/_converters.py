@@ -156,22 +156,13 @@ def _perm_swap(ndim, i, j):
 # --- arithmetic ----------------------------------------------------------------------------------
 
 
-@converts(_ar.Add)
-def _add(g, p):
+@converts(_ar.Add, _ar.Sub)
+def _add_sub(g, p):
     dt = _dtype(g)
     b = g.x(p["b"], dt)
     if p["alpha"] != 1:
         b = g.op("Mul", b, g.const(np.asarray(p["alpha"], dt)))
-    return g.op("Add", g.x(p["a"], dt), b)
-
-
-@converts(_ar.Sub)
-def _sub(g, p):
-    dt = _dtype(g)
-    b = g.x(p["b"], dt)
-    if p["alpha"] != 1:
-        b = g.op("Mul", b, g.const(np.asarray(p["alpha"], dt)))
-    return g.op("Sub", g.x(p["a"], dt), b)
+    return g.op("Add" if g.call.kind is _ar.Add else "Sub", g.x(p["a"], dt), b)
 
 
 @converts(_ar.Mul)
