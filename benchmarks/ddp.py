@@ -29,34 +29,14 @@ import time
 
 import numpy as np
 
+from benchmarks.models import mnist_net
+
 CONFIGS = ["plain", "ddp", "ddp-small-buckets", "allreduce"]
 
 
 def _mpiexec() -> str:
     here = os.path.join(sysconfig.get_path("scripts"), "mpiexec")
     return here if os.access(here, os.X_OK) else "mpiexec"
-
-
-def _net(lib):
-    nn, F = lib.nn, lib.nn.functional
-
-    class Net(nn.Module):  # examples/mnist_net.py's Net, written against either library
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 32, 3, 1)
-            self.conv2 = nn.Conv2d(32, 64, 3, 1)
-            self.dropout1 = nn.Dropout(0.25)
-            self.dropout2 = nn.Dropout(0.5)
-            self.fc1 = nn.Linear(9216, 128)
-            self.fc2 = nn.Linear(128, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
-            x = lib.flatten(self.dropout1(x), 1)
-            x = self.dropout2(F.relu(self.fc1(x)))
-            return F.log_softmax(self.fc2(x), dim=1)
-
-    return Net()
 
 
 def _worker(lib_name: str, config: str, batch: int, rounds: int, steps: int) -> None:
@@ -79,12 +59,12 @@ def _worker(lib_name: str, config: str, batch: int, rounds: int, steps: int) -> 
         dist.init_process_group("mpi")
     lib.manual_seed(0)
     if config == "allreduce":
-        grads = lib.zeros(sum(p.numel() for p in _net(lib).parameters()))
+        grads = lib.zeros(sum(p.numel() for p in mnist_net(lib).parameters()))
 
         def step():
             dist.all_reduce(grads)
     else:
-        model = _net(lib)
+        model = mnist_net(lib)
         if config != "plain":
             cap = 0.5 if config == "ddp-small-buckets" else 25
             model = lib.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=cap)
