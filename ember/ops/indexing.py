@@ -32,7 +32,7 @@ from ember.autograd.function import Primitive
 from ember.backend import array_module
 from ember.ops._numpy_names import numpy_names
 from ember.ops.arithmetic import handle_out
-from ember.ops.shape import _broadcast_shape
+from ember.ops.shape import _broadcast_shape, wrap_dim
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_copy", "index_fill", "index_put", "index_put_", "masked_fill", "masked_select",
@@ -620,6 +620,12 @@ def _pick(ctx, a, idx, dim):
     return a[_along(idx, dim, ctx.xp)]  # NumPy's take_along_axis, without its argument checks
 
 
+def _pick_whole(ctx, a):
+    """A 0-d input picked whole: itself, from index 0."""
+    ctx.index, ctx.shape = ctx.xp.zeros((), dtype=np.int64), ()
+    return a.copy(), ctx.index.copy()
+
+
 def _sortable(a, name: str):
     if a.dtype.kind == "c":
         raise RuntimeError(f"{name} does not support complex dtypes on CPU")
@@ -630,9 +636,8 @@ class Sort(_PickAlong):
     def forward(ctx, a, dim=-1, descending=False):
         _sortable(a, "Sort")
         if a.ndim == 0:
-            ctx.index, ctx.shape = ctx.xp.zeros((), dtype=np.int64), ()
-            return a.copy(), ctx.index.copy()
-        dim = _wrap(dim, a.ndim)
+            return _pick_whole(ctx, a)
+        dim = wrap_dim(dim, a.ndim)
         idx = _argsort(ctx.xp, a, dim, descending)
         return _pick(ctx, a, idx, dim), idx
 
@@ -642,13 +647,12 @@ class Topk(_PickAlong):
     def forward(ctx, a, k, dim=-1, largest=True):
         _sortable(a, "topk")
         xp = ctx.xp
-        dim = _wrap(dim, a.ndim)
+        dim = wrap_dim(dim, a.ndim)
         n = a.shape[dim] if a.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError("selected index k out of range")
         if a.ndim == 0:
-            ctx.index, ctx.shape = xp.zeros((), dtype=np.int64), ()
-            return a.copy(), ctx.index.copy()
+            return _pick_whole(ctx, a)
         lead = (slice(None),) * dim
         if 0 < k < n // 8:  # few of many: partition first, then sort only the k candidates
             part = xp.argpartition(a, n - k if largest else k - 1, axis=dim)
@@ -666,27 +670,18 @@ class Kthvalue(_PickAlong):
     def forward(ctx, a, k, dim=-1, keepdim=False):
         _sortable(a, "kthvalue()")
         xp = ctx.xp
-        dim = _wrap(dim, a.ndim)
+        dim = wrap_dim(dim, a.ndim)
         n = a.shape[dim] if a.ndim else 1
         if not 1 <= k <= n:
             raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
         if a.ndim == 0:
-            ctx.index, ctx.shape = xp.zeros((), dtype=np.int64), ()
-            return a.copy(), ctx.index.copy()
+            return _pick_whole(ctx, a)
         part = xp.argpartition(a, k - 1, axis=dim)
         idx = part[(slice(None),) * dim + (slice(k - 1, k),)]
         values = _pick(ctx, a, idx, dim)
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
         return values, idx
-
-
-def _wrap(dim: int, ndim: int) -> int:
-    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
-    if not lo <= dim <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
-                         f"got {dim})")
-    return dim % ndim if ndim else 0
 
 
 class Nonzero(Primitive):
@@ -713,7 +708,7 @@ class Unique(Primitive):
                                              return_counts=True, equal_nan=False)
             inverse = inverse.reshape(a.shape)
         else:
-            dim = _wrap(dim, a.ndim)
+            dim = wrap_dim(dim, a.ndim)
             out, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True, axis=dim,
                                              equal_nan=False)
             inverse = inverse.reshape(-1)
@@ -731,7 +726,7 @@ class UniqueConsecutive(Primitive):
         if dim is None:
             rows = a.reshape(-1, 1)
         else:
-            dim = _wrap(dim, a.ndim)
+            dim = wrap_dim(dim, a.ndim)
             rows = xp.moveaxis(a, dim, 0).reshape(a.shape[dim], -1)
         n = rows.shape[0]
         starts = xp.ones(n, dtype=bool)
@@ -1371,13 +1366,14 @@ class IndexingMethods:
             data = self._data
             shape = data.shape
             if shape and -shape[0] <= key < shape[0]:
+                key = (key, Ellipsis)
                 if (self._requires_grad or _function._trace_hook is not None
                         or (self._base is not None and self._view_version != self._vc[0])):
-                    return Slice.apply(self, key=(key, Ellipsis))
+                    return Slice.apply(self, key=key)
                 # No graph to record (a dataset's rows, say): the view made directly, as
                 # Slice.apply would make it, at a third of the cost.
-                out = _tensor.Tensor._make(data[key, ...], self._device)
-                out._make_view_of(self, Slice, (), {"key": (key, Ellipsis)})
+                out = _tensor.Tensor._make(data[key], self._device)
+                out._make_view_of(self, Slice, (), {"key": key})
                 return out
         basic, adv = parse_key(key, self)
         if adv is None:
