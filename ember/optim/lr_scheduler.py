@@ -419,6 +419,22 @@ def _check_schedulers(owner: str, optimizer: Optimizer, schedulers) -> None:
                              f"{optimizer.__class__.__name__}.")
 
 
+def _schedulers_state_dict(scheduler) -> dict[str, Any]:
+    """SequentialLR's and ChainedScheduler's state: each scheduler's own in ``_schedulers``."""
+    state_dict = {key: value for key, value in scheduler.__dict__.items()
+                  if key not in ("optimizer", "_schedulers")}
+    state_dict["_schedulers"] = [s.state_dict() for s in scheduler._schedulers]
+    return state_dict
+
+
+def _schedulers_load_state_dict(scheduler, state_dict: dict[str, Any]) -> None:
+    _schedulers = state_dict.pop("_schedulers")
+    scheduler.__dict__.update(state_dict)
+    state_dict["_schedulers"] = _schedulers
+    for idx, s in enumerate(_schedulers):
+        scheduler._schedulers[idx].load_state_dict(s)
+
+
 class SequentialLR(LRScheduler):
     """Runs ``schedulers`` one after another, switching at each epoch in ``milestones``."""
 
@@ -466,17 +482,10 @@ class SequentialLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The state, with each scheduler's own state dict in ``_schedulers``."""
-        state_dict = {key: value for key, value in self.__dict__.items()
-                      if key not in ("optimizer", "_schedulers")}
-        state_dict["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state_dict
+        return _schedulers_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        state_dict["_schedulers"] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _schedulers_load_state_dict(self, state_dict)
 
 
 class PolynomialLR(LRScheduler):
@@ -553,17 +562,10 @@ class ChainedScheduler(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The state, with each scheduler's own state dict in ``_schedulers``."""
-        state_dict = {key: value for key, value in self.__dict__.items()
-                      if key not in ("optimizer", "_schedulers")}
-        state_dict["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state_dict
+        return _schedulers_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        state_dict["_schedulers"] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _schedulers_load_state_dict(self, state_dict)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -680,6 +682,13 @@ class ReduceLROnPlateau(LRScheduler):
                              threshold_mode=self.threshold_mode)
 
 
+def _set_momentum(scheduler, group: dict, momentum) -> None:
+    if scheduler.use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
 def _cycle_momentum_setup(scheduler, optimizer, base_momentum, max_momentum, last_epoch):
     """Momentum (or Adam's beta1) cycling for CyclicLR and OneCycleLR: the groups start at
     ``max_momentum``; returns (base_momentums, max_momentums)."""
@@ -692,20 +701,10 @@ def _cycle_momentum_setup(scheduler, optimizer, base_momentum, max_momentum, las
     if last_epoch == -1:
         for m_momentum, b_momentum, group in zip(max_momentums, base_momentums,
                                                  optimizer.param_groups):
-            if scheduler.use_beta1:
-                group["betas"] = (m_momentum, *group["betas"][1:])
-            else:
-                group["momentum"] = m_momentum
+            _set_momentum(scheduler, group, m_momentum)
             group["max_momentum"] = m_momentum
             group["base_momentum"] = b_momentum
     return base_momentums, max_momentums
-
-
-def _set_momentum(scheduler, group: dict, momentum) -> None:
-    if scheduler.use_beta1:
-        group["betas"] = (momentum, *group["betas"][1:])
-    else:
-        group["momentum"] = momentum
 
 
 class CyclicLR(LRScheduler):
@@ -870,11 +869,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
-        self.last_epoch = math.floor(epoch)
-        with _enable_get_lr_call(self):
-            for param_group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-                _update_param_group_val(param_group, "lr", lr)
-        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
+        self._update_lr(math.floor(epoch))  # last_epoch = floor(epoch); the lrs of get_lr()
 
 
 class OneCycleLR(LRScheduler):
