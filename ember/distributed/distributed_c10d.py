@@ -360,6 +360,13 @@ def _peer(pg: ProcessGroup, global_rank, group_rank, op: str, what: str) -> int:
     return r
 
 
+def _root(pg: ProcessGroup, global_rank, group_rank, op: str) -> int:
+    """The group rank of a root that defaults to global rank 0 when neither is given."""
+    if global_rank is None and group_rank is None:
+        global_rank = 0
+    return _peer(pg, global_rank, group_rank, op, "root")
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 def _fail(cls, pg: ProcessGroup | None, op: str, msg: str):
@@ -517,6 +524,18 @@ def _gathered(pg, tensor_list, tensor, op: str):
         if t.shape != tensor.shape:
             _fail(RuntimeError, pg, op, f"invalid tensor size at index {i} (expected "
                                         f"{tuple(tensor.shape)}, got {tuple(t.shape)})")
+
+
+def _root_list(pg, root, tensor_list, tensor, op: str, name: str, role: str) -> bool:
+    """Check the list that only the root of ``gather``/``scatter`` passes; True on the root."""
+    if pg.rank() != root:
+        if tensor_list:
+            raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+        return False
+    if not tensor_list:
+        raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+    _gathered(pg, tensor_list, tensor, op)
+    return True
 
 
 def _scatter_into(tensor_list, buf):
@@ -690,21 +709,12 @@ def gather(tensor, gather_list=None, dst: int | None = None, group: ProcessGroup
     if _not_member(group):
         return _warn_not_in_group("gather")
     pg = _group(group)
-    if dst is None and group_dst is None:
-        dst = 0
-    root = _peer(pg, dst, group_dst, "gather", "root")
-    me = pg.rank()
-    if me == root:
-        if not gather_list:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _gathered(pg, gather_list, tensor, "gather")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    root = _root(pg, dst, group_dst, "gather")
+    is_root = _root_list(pg, root, gather_list, tensor, "gather", "gather_list", "destination")
     arr, _ = _host(tensor)
-    buf = np.empty((pg.size(), *arr.shape), arr.dtype) if me == root else None
+    buf = np.empty((pg.size(), *arr.shape), arr.dtype) if is_root else None
     work = _run(pg, "gather", pg._backend.gather, buf, arr, root, async_op)
-    return _then(work, _scatter_into(gather_list, buf) if me == root else None)
+    return _then(work, _scatter_into(gather_list, buf) if is_root else None)
 
 
 def scatter(tensor, scatter_list=None, src: int | None = None, group: ProcessGroup | None = None,
@@ -717,20 +727,10 @@ def scatter(tensor, scatter_list=None, src: int | None = None, group: ProcessGro
     if _not_member(group):
         return _warn_not_in_group("scatter")
     pg = _group(group)
-    if src is None and group_src is None:
-        src = 0
-    root = _peer(pg, src, group_src, "scatter", "root")
-    me = pg.rank()
-    if me == root:
-        if not scatter_list:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _gathered(pg, scatter_list, tensor, "scatter")
+    root = _root(pg, src, group_src, "scatter")
+    pieces = None
+    if _root_list(pg, root, scatter_list, tensor, "scatter", "scatter_list", "source"):
         pieces = np.stack([_host(t)[0] for t in scatter_list])
-    else:
-        if scatter_list:
-            raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source "
-                             "ranks.")
-        pieces = None
     arr, back = _host(tensor)
     work = _run(pg, "scatter", pg._backend.scatter, arr, pieces, root, async_op)
     return _then(work, back)
@@ -842,15 +842,14 @@ def broadcast_object_list(object_list, src: int | None = None, group: ProcessGro
     if _not_member(group):
         return _warn_not_in_group("broadcast_object_list")
     pg = _group(group)
-    if src is None and group_src is None:
-        src = 0
-    root = _peer(pg, src, group_src, "broadcast_object_list", "root")
+    root = _root(pg, src, group_src, "broadcast_object_list")
     objs = _run(pg, "broadcast_object_list", pg._backend.broadcast_object,
                 list(object_list) if pg.rank() == root else None, root)
     if pg.rank() != root:
         if len(objs) != len(object_list):
-            _fail(RuntimeError, pg, "broadcast_object_list", f"rank {src} sent {len(objs)} "
-                  f"objects but this rank's object_list has {len(object_list)} places")
+            _fail(RuntimeError, pg, "broadcast_object_list", f"rank {get_global_rank(pg, root)} "
+                  f"sent {len(objs)} objects but this rank's object_list has {len(object_list)} "
+                  "places")
         object_list[:] = objs
     return None
 
@@ -861,9 +860,7 @@ def gather_object(obj, object_gather_list=None, dst: int | None = None,
     if _not_member(group):
         return _warn_not_in_group("gather_object")
     pg = _group(group)
-    if dst is None and group_dst is None:
-        dst = 0
-    root = _peer(pg, dst, group_dst, "gather_object", "root")
+    root = _root(pg, dst, group_dst, "gather_object")
     if pg.rank() == root and object_gather_list is None:
         raise ValueError("Argument ``object_gather_list`` must be specified on destination "
                          "rank.")
@@ -885,9 +882,7 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
         raise ValueError("Expected argument scatter_object_output_list to be a list of size at "
                          "least 1.")
     pg = _group(group)
-    if src is None and group_src is None:
-        src = 0
-    root = _peer(pg, src, group_src, "scatter_object_list", "root")
+    root = _root(pg, src, group_src, "scatter_object_list")
     objs = None
     if pg.rank() == root:
         objs = list(scatter_object_input_list)

@@ -355,6 +355,14 @@ def case_groups():
         objs = [None, None]
         dist.all_gather_object(objs, rank(), group=g)
         assert objs == [0, n - 1]
+        # group_src is a group rank; the error on a length mismatch names the sender's global rank
+        lst = ["a", "b"] if rank() == n - 1 else [None]
+        try:
+            dist.broadcast_object_list(lst, group=g, group_src=1)
+        except RuntimeError as e:
+            assert rank() == 0 and f"rank {n - 1} sent 2 objects" in str(e), str(e)
+        else:
+            assert rank() == n - 1, "a receiving list of the wrong length must raise"
         dist.destroy_process_group(g)
 
 
