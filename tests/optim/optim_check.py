@@ -66,6 +66,20 @@ def to_ember(value):
     return value
 
 
+def load_torch_state(e_opt, t_opt, e_params, t_params, steps=3, seed=5):
+    """``steps`` torch steps on random gradients, then torch's parameters and state (as ember
+    tensors) loaded into ember's optimizer: both go on from the same point."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        for t in t_params:
+            t.grad = torch.from_numpy(rng.uniform(-1, 1, tuple(t.shape)).astype(np.float32))
+        t_opt.step()
+    with ember.no_grad():
+        for e, t in zip(e_params, t_params):
+            e.copy_(ember.from_numpy(t.detach().numpy().copy()))
+    e_opt.load_state_dict(to_ember(t_opt.state_dict()))
+
+
 def assert_state_equal(e_sd, t_sd, rtol=1e-6, atol=1e-7):
     """Two ``state_dict()``s agree: the same structure, keys, dtypes and (close) values."""
     assert type(e_sd) is dict and set(e_sd) == set(t_sd) == {"state", "param_groups"}

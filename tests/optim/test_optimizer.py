@@ -11,7 +11,13 @@ from collections import defaultdict
 import numpy as np
 import pytest
 import torch
-from optim_check import assert_params_equal, assert_state_equal, make_pair, run_steps, to_ember
+from optim_check import (
+    assert_params_equal,
+    assert_state_equal,
+    load_torch_state,
+    make_pair,
+    run_steps,
+)
 
 import ember
 import ember.nn
@@ -299,15 +305,7 @@ def test_deepcopy_and_pickle():
 def test_loading_a_torch_state_dict():
     """torch's state after 3 steps, converted to ember tensors, resumes identically."""
     e_opt, t_opt, e_params, t_params = make_pair("Adam", {"lr": 0.1, "amsgrad": True})
-    rng = np.random.default_rng(3)
-    for _ in range(3):
-        for t in t_params:
-            t.grad = torch.from_numpy(rng.uniform(-1, 1, tuple(t.shape)).astype(np.float32))
-        t_opt.step()
-    with ember.no_grad():
-        for e, t in zip(e_params, t_params):
-            e.copy_(ember.from_numpy(t.detach().numpy().copy()))
-    e_opt.load_state_dict(to_ember(t_opt.state_dict()))
+    load_torch_state(e_opt, t_opt, e_params, t_params, seed=3)
     assert_state_equal(e_opt.state_dict(), t_opt.state_dict())
     run_steps(e_opt, t_opt, e_params, t_params, steps=2)
 

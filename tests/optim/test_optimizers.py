@@ -8,7 +8,13 @@ import copy
 import numpy as np
 import pytest
 import torch
-from optim_check import assert_params_equal, assert_state_equal, make_pair, run_steps
+from optim_check import (
+    assert_params_equal,
+    assert_state_equal,
+    load_torch_state,
+    make_pair,
+    run_steps,
+)
 
 import ember
 import ember.nn
@@ -164,18 +170,8 @@ def test_state_dict_round_trip_resumes_identically(name, kwargs):
 
 @pytest.mark.parametrize("name,kwargs", RESUME_CASES, ids=_ids(RESUME_CASES))
 def test_resuming_from_a_torch_state_dict(name, kwargs):
-    from optim_check import to_ember
-
     e_opt, t_opt, e_params, t_params = make_pair(name, kwargs)
-    rng = np.random.default_rng(5)
-    for _ in range(3):
-        for t in t_params:
-            t.grad = torch.from_numpy(rng.uniform(-1, 1, tuple(t.shape)).astype(np.float32))
-        t_opt.step()
-    with ember.no_grad():
-        for e, t in zip(e_params, t_params):
-            e.copy_(ember.from_numpy(t.detach().numpy().copy()))
-    e_opt.load_state_dict(to_ember(t_opt.state_dict()))
+    load_torch_state(e_opt, t_opt, e_params, t_params, seed=5)
     assert_params_equal(e_params, t_params)
     run_steps(e_opt, t_opt, e_params, t_params, steps=2)
 
