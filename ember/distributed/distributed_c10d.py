@@ -20,17 +20,7 @@ import numpy as np
 from ember.distributed import _mpi
 from ember.distributed._mpi import Work
 
-__all__ = [
-    "Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work", "P2POp",
-    "init_process_group", "destroy_process_group", "is_initialized", "is_available",
-    "is_mpi_available", "is_nccl_available", "is_gloo_available", "is_torchelastic_launched",
-    "get_rank", "get_world_size", "get_backend", "new_group", "get_process_group_ranks",
-    "get_global_rank", "get_group_rank", "barrier", "monitored_barrier", "broadcast",
-    "all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "reduce_scatter",
-    "reduce_scatter_tensor", "all_to_all", "all_to_all_single", "gather", "scatter", "send",
-    "recv", "isend", "irecv", "batch_isend_irecv", "all_gather_object", "broadcast_object_list",
-    "gather_object", "scatter_object_list",
-]
+# the public names are listed once, in ember/distributed/__init__.py
 
 default_pg_timeout = datetime.timedelta(minutes=30)
 
