@@ -17,6 +17,7 @@ import numpy as np
 from ember.autograd.function import Primitive
 from ember.backend import array_module
 from ember.backend import conv as K
+from ember.ops.conv import _ints
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -290,17 +291,12 @@ def _reshape_max(xp, x, kernel, out):
 # --- argument handling, with PyTorch's wording ----------------------------------------------------
 
 def _tup(value, n: int, fn: str, name: str) -> tuple:
-    seq = value if isinstance(value, (tuple, list)) else (value,)
+    """Convolution's ``_ints``, with pooling's wording for a wrong count."""
     try:
-        seq = tuple(operator.index(v) for v in seq)
-    except TypeError:
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not "
-                        f"{type(value).__name__}") from None
-    if len(seq) == 1:
-        return seq * n
-    if len(seq) != n:
-        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of {n} ints")
-    return seq
+        return _ints(value, n, name, fn)
+    except RuntimeError:
+        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of {n} ints"
+                           ) from None
 
 
 def _batch(input, nd: int, fn: str):

@@ -206,6 +206,7 @@ ERRORS = [
     lambda m, x: F(m).max_pool2d(x, 3, dilation=0),
     lambda m, x: F(m).max_pool2d(x[0, 0], 2),
     lambda m, x: F(m).max_pool2d(x, (2, 2, 2)),
+    lambda m, x: F(m).max_pool2d(x, "ab"),
     lambda m, x: F(m).max_pool2d(x > 0, 2),
     lambda m, x: F(m).avg_pool2d(x, 3, padding=2),
     lambda m, x: F(m).avg_pool2d(x, 2, divisor_override=0),
