@@ -1199,9 +1199,11 @@ class Fmin(Primitive):
 _BITS = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def _maskable(x, cond, r) -> bool:
-    return (isinstance(x, np.ndarray) and x.dtype == r and x.dtype.kind == "f"
-            and x.shape == cond.shape)
+def _maskable(x, cond, zero) -> bool:
+    """Whether ``where`` may keep or drop ``x`` against the number ``zero`` with ``_masked``: a
+    CPU float array of cond's shape, and ``zero`` not -0.0 (whose sign the result keeps)."""
+    return (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.shape == cond.shape
+            and math.copysign(1.0, zero) > 0)
 
 
 def _masked(x, cond, keep: bool):
@@ -1233,9 +1235,9 @@ class Where(Primitive):
             cond = cond.astype(bool)
         ctx.save_for_backward(cond)
         a, b, r = promoted(a, b)
-        if ctx.xp is np and type(b) in (int, float) and b == 0 and _maskable(a, cond, r):
+        if type(b) in (int, float) and b == 0 and _maskable(a, cond, b):
             return _masked(a, cond, keep=True)
-        if ctx.xp is np and type(a) in (int, float) and a == 0 and _maskable(b, cond, r):
+        if type(a) in (int, float) and a == 0 and _maskable(b, cond, a):
             return _masked(b, cond, keep=False)
         out = ctx.xp.where(cond, a, b)
         return out if out.dtype == r else out.astype(r)

@@ -582,6 +582,15 @@ def test_where_with_zero_keeps_bits(dtype, zero):
     check(lambda m, c, a: m.where(c, a, zero), [cond, x.reshape(2, 4).T.copy().T.reshape(-1)])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_where_with_negative_zero_keeps_its_sign(dtype):
+    x = np.array([1.5, -2.0, np.nan, 3.0], dtype=dtype)
+    cond = np.array([True, False, True, False])
+    for fn in (lambda m, c, a: m.where(c, a, -0.0), lambda m, c, a: m.where(c, -0.0, a)):
+        e, t = check(fn, [cond, x])
+        assert (np.signbit(e.detach().numpy()) == np.signbit(t.detach().numpy())).all()
+
+
 def test_relu_grad_passes_nan_like_torch():
     x = np.array([1.0, -2.0, np.nan, np.inf, 0.0, 3.0], dtype=np.float32)
     check(lambda m, a: m.relu(a), [x])
