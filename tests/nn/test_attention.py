@@ -91,6 +91,8 @@ def test_sdpa_gradcheck():
                                                 is_causal=True),
     lambda m: F(m).scaled_dot_product_attention(m.zeros(2, 4, 8), m.zeros(2, 5, 8),
                                                 m.zeros(2, 5, 8, dtype=m.float64)),
+    lambda m: F(m).scaled_dot_product_attention(m.zeros(2, 4, 8, dtype=m.int64),
+                                                m.zeros(2, 5, 8), m.zeros(2, 5, 8)),
     lambda m: F(m).scaled_dot_product_attention(m.zeros(2, 4, 8), m.zeros(2, 5, 7),
                                                 m.zeros(2, 5, 8)),
 ])

@@ -65,6 +65,25 @@ def test_linear_errors(fn):
     same_error(fn, [rand((2, 4)), rand((5, 4)), rand((5,))])
 
 
+@pytest.mark.parametrize("xdtype, wdtype, bdtype", [
+    ("int16", "float32", None), ("float32", "int64", None), ("float64", "float32", None),
+    ("float32", "float32", "uint8"), ("float32", "float32", "float64"),
+    ("float64", "float32", "float32"), ("float32", "float64", "float32"),
+    ("int64", "float32", "float64"),
+])
+def test_linear_dtype_error_message(xdtype, wdtype, bdtype):
+    def call(m):
+        b = None if bdtype is None else m.zeros(4, dtype=getattr(m, bdtype))
+        return F(m).linear(m.zeros(2, 3, dtype=getattr(m, xdtype)),
+                           m.zeros(4, 3, dtype=getattr(m, wdtype)), b)
+
+    with pytest.raises(RuntimeError) as t_info:
+        call(torch)
+    with pytest.raises(RuntimeError) as e_info:
+        call(ember)
+    assert str(e_info.value) == str(t_info.value)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_linear_layer(dtype):
     check_layer(lambda nn: nn.Linear(4, 3), [rand((5, 4))], dtype=dtype)

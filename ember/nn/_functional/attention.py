@@ -16,18 +16,11 @@ from ember.nn._functional.activation import softmax
 from ember.nn._functional.dropout import dropout
 from ember.nn._functional.linear import linear
 from ember.ops.creation import ones, zeros, zeros_like
+from ember.ops.linalg import _cname
 from ember.ops.padding import pad
 from ember.ops.shape import cat
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
-
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16"}
-
-
-def _c_name(dtype) -> str:
-    return _C_NAMES.get(dtype.name, dtype.name)
-
 
 def _attention_bias(query, L: int, S: int, attn_mask, is_causal: bool):
     """The additive bias (-inf where attention is not allowed) of a bool or float mask, or of the
@@ -73,8 +66,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     """
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
-                           f"query.dtype: {_c_name(query.dtype)} key.dtype: {_c_name(key.dtype)} "
-                           f"and value.dtype: {_c_name(value.dtype)} instead.")
+                           f"query.dtype: {_cname(query)} key.dtype: {_cname(key)} "
+                           f"and value.dtype: {_cname(value)} instead.")
     L, S = query.size(-2), key.size(-2)
     scale_factor = 1 / math.sqrt(query.size(-1)) if scale is None else scale
     bias = _attention_bias(query, L, S, attn_mask, is_causal)

@@ -10,18 +10,9 @@ from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 from ember.backend.threads import matmul
+from ember.ops.linalg import _cname, _name
 
 __all__ = ["linear", "bilinear"]
-
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int"}
-
-
-def _dtype_name(a) -> str:
-    from ember.dtypes import _FROM_NP
-
-    name = _FROM_NP[a.dtype].name
-    return _C_NAMES.get(name, name)
 
 
 class Linear(Primitive):
@@ -38,12 +29,16 @@ class Linear(Primitive):
             mat2 = f"{w.shape[1]}x{w.shape[0]}" if w.ndim == 2 else f"{w.shape[0]}x1"
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} "
                                f"and {mat2})")
+        # torch's wording: addmm's (bias first) with a bias, matmul's without
+        if b is not None and b.dtype != w.dtype:
+            raise RuntimeError(f"self and mat2 must have the same dtype, but got {_name(b)} and "
+                               f"{_name(w)}")
         if x.dtype != w.dtype:
+            if b is not None:
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_name(x)} "
+                                   f"and {_name(w)}")
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{_dtype_name(x)} != {_dtype_name(w)}")
-        if b is not None and b.dtype != x.dtype:
-            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{_dtype_name(b)} != {_dtype_name(x)}")
+                               f"{_cname(x)} != {_cname(w)}")
         ctx.save_for_backward(x, w)
         xp = ctx.xp
         if w.ndim == 1:
