@@ -61,18 +61,16 @@ def env() -> dict:
 def launch(script: str, *args: str, n: int = 2, timeout: float = TIMEOUT):
     """Run ``tests/distributed/<script>`` under ``mpiexec -n n``; returns the CompletedProcess
     (stdout and stderr together in ``.stdout``), or fails the test when it times out."""
-    cmd = [*mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, script), *args]
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout, env=env(), cwd=REPO)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        pytest.fail(f"`{' '.join(cmd)}` did not end within {timeout}s:\n{out[-4000:]}")
+    return _run([*mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, script), *args],
+                timeout)
 
 
 def run_alone(script: str, *args: str, timeout: float = TIMEOUT):
     """Run a worker script as a plain process (MPI's singleton start: world size 1)."""
-    cmd = [sys.executable, os.path.join(HERE, script), *args]
+    return _run([sys.executable, os.path.join(HERE, script), *args], timeout)
+
+
+def _run(cmd: list[str], timeout: float):
     try:
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=timeout, env=env(), cwd=REPO)
