@@ -272,8 +272,7 @@ class Optimizer:
             if not isinstance(param, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
                                 + _typename(param))
-            if not self.defaults.get("differentiable", None) and not (
-                    param.is_leaf or param.retains_grad):
+            if not (param.is_leaf or param.retains_grad):  # differentiable=True is refused
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:

@@ -62,6 +62,13 @@ def test_construction_and_loading_errors(fn):
     _same_error(fn)
 
 
+def test_a_non_leaf_that_retains_its_grad_can_be_optimized():
+    for lib, make in ((torch, _torch_param), (ember, _param)):
+        x = make(3) * 2
+        x.retain_grad()
+        assert lib.optim.SGD([x], lr=0.1).param_groups[0]["params"][0] is x
+
+
 def test_single_tensor_message_names_the_type():
     with pytest.raises(TypeError, match="but got ember.FloatTensor"):
         ember.optim.SGD(_param(3))
