@@ -10,7 +10,6 @@ express them with Shape/Gather instead of constants.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import io
 import os
@@ -389,7 +388,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         raise RuntimeError("torch.onnx.export cannot be called while another export runs")
     _exporting = True
     try:
-        with _mode(model, training):
+        with _trace.eval_mode(model, training == TrainingMode.EVAL):
             trace = _trace.Trace(model, live_params=not export_params)
             trace.run(call_args, call_kwargs)
             in_names, out_names = _io_names(trace, input_names, output_names)
@@ -481,18 +480,6 @@ def _io_names(trace, input_names, output_names):
     outs = output_names + [f"output.{i + 1}" if n_out > 1 else "output"
                            for i in range(len(output_names), n_out)]
     return ins, outs
-
-
-@contextlib.contextmanager
-def _mode(model, training):
-    was = getattr(model, "training", None)
-    if was is not None and training == TrainingMode.EVAL:
-        model.train(False)
-    try:
-        yield
-    finally:
-        if was is not None:
-            model.train(was)
 
 
 def _grow(t, axes):

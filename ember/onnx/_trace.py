@@ -13,6 +13,7 @@ tensor's version: the next use of that tensor then resolves to the in-place op's
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -143,6 +144,19 @@ def host(a) -> np.ndarray:
     if hasattr(a, "__cuda_array_interface__"):
         return to_device(a, CPU)
     return np.asarray(a)
+
+
+@contextlib.contextmanager
+def eval_mode(model, enabled: bool = True):
+    """``model`` in eval mode (when ``enabled``) for the ``with`` block, then as it was."""
+    was = getattr(model, "training", None)
+    if was is not None and enabled:
+        model.train(False)
+    try:
+        yield
+    finally:
+        if was is not None:
+            model.train(was)
 
 
 class Trace:

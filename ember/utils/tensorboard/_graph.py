@@ -9,7 +9,6 @@ and outputs are ``input/...`` and ``output/...`` IO nodes, as torch's graphs hav
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 
 from tensorboard.compat.proto.attr_value_pb2 import AttrValue
@@ -49,18 +48,6 @@ def _describe(params) -> str:
     return "{ " + ", ".join(parts) + " }" if parts else "{}"
 
 
-@contextlib.contextmanager
-def _eval_mode(model):
-    was = getattr(model, "training", None)
-    if was is not None:
-        model.train(False)
-    try:
-        yield
-    finally:
-        if was is not None:
-            model.train(was)
-
-
 def _module_scopes(model) -> dict:
     """``{"features.0": "Net/Sequential[features]/Conv2d[0]"}`` for every submodule."""
     root = type(model).__name__
@@ -89,7 +76,7 @@ def graph(model, args, verbose=False):
     if isinstance(args, _tensor.Tensor) or not isinstance(args, (tuple, list)):
         args = (args,)
     trace = _trace.Trace(model, snapshot=False)
-    with _eval_mode(model):
+    with _trace.eval_mode(model):
         trace.run(tuple(args))
     scopes = _module_scopes(model)
     root = scopes[""]
