@@ -600,10 +600,10 @@ def _save(onnx, proto, f) -> None:
             onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
                             location=os.path.basename(path) + ".data")
         else:
-            tmp = path + ".tmp"
-            with open(tmp, "wb") as out:
+            from ember.serialization import _atomic_open
+
+            with _atomic_open(path) as out:
                 out.write(proto.SerializeToString())
-            os.replace(tmp, path)
     elif isinstance(f, io.IOBase) or hasattr(f, "write"):
         f.write(proto.SerializeToString())
     else:

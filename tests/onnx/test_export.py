@@ -623,6 +623,7 @@ def test_path_and_file_object(tmp_path):
     assert ember.onnx.export(model, ember.randn(1, 3), str(path)) is None
     onnx.checker.check_model(onnx.load(str(path)))
     ember.onnx.export(model, ember.randn(1, 3), path)  # a PathLike
+    assert os.listdir(tmp_path) == ["m.onnx"]  # written atomically: no temporary file left
     with open(tmp_path / "f.onnx", "wb") as f:
         ember.onnx.export(model, (ember.randn(1, 3),), f)
     assert os.path.getsize(tmp_path / "f.onnx") == os.path.getsize(path)
