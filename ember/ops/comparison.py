@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
-from ember.ops.arithmetic import handle_out, promoted, wrap_int
+from ember.ops.arithmetic import handle_out, promoted
 from ember.ops.creation import zeros_like
 from ember.ops.pointwise import _kernel_name, _require_tensor, kernel_error
 
@@ -25,17 +25,11 @@ def _operands(a, b):
         if da == db:
             return a, b, da
         # The common `x > 0`: a Python number that cannot change the array's dtype (NumPy
-        # treats it as a weak scalar, like torch).
+        # treats it as a weak scalar, like torch; not for bfloat16, which NumPy widens).
         t = type(b)
-        if t is bool or (da.kind in "fcV" and (t is int or t is float)):
+        if t is bool or (da.kind in "fc" and (t is int or t is float)):
             return a, b, da
-    a, b, r = promoted(a, b)
-    if r.kind in "iu":
-        if type(b) is int:
-            b = wrap_int(b, r)
-        elif type(a) is int:
-            a = wrap_int(a, r)
-    return a, b, r
+    return promoted(a, b)
 
 
 def _ordered(a, b, kernel: str):
@@ -330,6 +324,18 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return bool(close._data.all())
 
 
+def _compare(op, a, b):
+    """``a op b`` for the operators. With something that is not a tensor or a number (None, a
+    string, a list), == and != fall back to Python's identity comparison, as torch's do; < and
+    friends then raise Python's TypeError."""
+    if b is None:
+        return NotImplemented
+    try:
+        return op.apply(a, b)
+    except TypeError:
+        return NotImplemented
+
+
 def _invert_error():
     return TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
 
@@ -450,57 +456,25 @@ class ComparisonMethods:
     def bitwise_right_shift_(self, other):
         return self._inplace(RightShift, other)
 
-    # Operators. == and != with something that is not a tensor or a number (None, a string, a
-    # list) fall back to Python's identity comparison, as torch's do; < and friends then raise
-    # Python's TypeError.
+    # Operators: see _compare.
 
     def __eq__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Eq.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Eq, self, other)
 
     def __ne__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Ne.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Ne, self, other)
 
     def __lt__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Lt.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Lt, self, other)
 
     def __le__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Le.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Le, self, other)
 
     def __gt__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Gt.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Gt, self, other)
 
     def __ge__(self, other):
-        if other is None:
-            return NotImplemented
-        try:
-            return Ge.apply(self, other)
-        except TypeError:
-            return NotImplemented
+        return _compare(Ge, self, other)
 
     def __and__(self, other):
         return BitwiseAnd.apply(self, other)

@@ -57,6 +57,14 @@ def test_comparisons_with_python_numbers(name, scalar, dtype):
     check(lambda m, x: COMPARE[name](m, x, scalar), [a], grad=False)
 
 
+@pytest.mark.parametrize("name", COMPARE)
+@pytest.mark.parametrize("scalar", [0.1, 0.3, 1, True])
+def test_bfloat16_comparisons_with_python_numbers(name, scalar):
+    # torch rounds the number to bfloat16 first (0.1 == tensor(0.1, bfloat16)); NumPy would widen.
+    a = np.array([0.1, 0.3, 1.0, -0.5], dtype=np.float32)
+    check(lambda m, x: COMPARE[name](m, x.to(m.bfloat16), scalar), [a], grad=False)
+
+
 @pytest.mark.parametrize("op", ["==", "!=", "<", "<=", ">", ">="])
 def test_reflected_comparisons(op):
     a = ints((4,), "int64", 3)
