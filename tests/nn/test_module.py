@@ -538,3 +538,67 @@ def test_state_dict_positional_args_warn():
         sd = m.state_dict(None, "p.")
     assert any(issubclass(x.category, FutureWarning) for x in w)
     assert list(sd) == ["p.weight", "p.bias"]
+
+
+@pytest.mark.parametrize("first, second", [("full", "regular"), ("regular", "full")])
+def test_mixing_backward_hook_kinds_errors_match_torch(first, second, monkeypatch):
+    import torch.nn.modules.module as tmod
+
+    import ember.nn.modules.module as emod
+
+    monkeypatch.setattr(emod, "_global_is_full_backward_hook", None)
+    monkeypatch.setattr(tmod, "_global_is_full_backward_hook", None)
+    name = {"full": "register_{}full_backward_hook", "regular": "register_{}backward_hook"}
+    for m, mod in ((torch, tmod), (ember, emod)):
+        layer = m.nn.Linear(1, 1)
+        getattr(layer, name[first].format(""))(lambda *a: None)
+        with pytest.raises(RuntimeError) as local:
+            getattr(layer, name[second].format(""))(lambda *a: None)
+        handle = getattr(mod, name[first].format("module_"))(lambda *a: None)
+        handle.remove()
+        with pytest.raises(RuntimeError) as glob:
+            getattr(mod, name[second].format("module_"))(lambda *a: None)
+        if m is torch:
+            expected = (str(local.value), str(glob.value))
+    assert (str(local.value), str(glob.value)) == expected
+
+
+def test_registration_hooks_replace_values():
+    from ember.nn.modules.module import (
+        register_module_buffer_registration_hook,
+        register_module_module_registration_hook,
+        register_module_parameter_registration_hook,
+    )
+
+    p2, b2, m2 = enn.Parameter(ember.ones(1)), ember.zeros(2), enn.ReLU()
+    seen = []
+    handles = [
+        register_module_parameter_registration_hook(lambda mod, n, v: seen.append(n) or p2),
+        register_module_buffer_registration_hook(lambda mod, n, v: seen.append(n) or b2),
+        register_module_module_registration_hook(lambda mod, n, v: seen.append(n) or m2),
+    ]
+    try:
+        m = enn.Module()
+        m.p = enn.Parameter(ember.zeros(3))
+        m.register_buffer("b", ember.ones(3))
+        m.c = enn.Tanh()
+        m.add_module("d", enn.Tanh())
+        m.c = None
+    finally:
+        for h in handles:
+            h.remove()
+    assert seen == ["p", "b", "c", "d", "c"]
+    assert m.p is p2 and m.b is b2 and m.d is m2 and m.c is m2
+    m.e = enn.Tanh()
+    assert isinstance(m.e, enn.Tanh)
+
+
+def test_prepend_backward_hooks_run_first():
+    m = enn.Linear(2, 2)
+    log = []
+    m.register_full_backward_pre_hook(lambda mod, g: log.append("pre1"))
+    m.register_full_backward_pre_hook(lambda mod, g: log.append("pre0"), prepend=True)
+    m.register_full_backward_hook(lambda mod, gi, go: log.append("hook1"))
+    m.register_full_backward_hook(lambda mod, gi, go: log.append("hook0"), prepend=True)
+    m(ember.ones(1, 2, requires_grad=True)).sum().backward()
+    assert log == ["pre0", "pre1", "hook0", "hook1"]
