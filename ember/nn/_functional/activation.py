@@ -43,7 +43,15 @@ def _float_only(a, name: str) -> None:
 
 # --- piecewise-linear: backward = grad * slope ---------------------------------------------------
 
-class Threshold(Primitive):
+class _PiecewiseLinear(Primitive):
+    """Forward keeps the slope of each element (``ctx.slope``); backward is ``grad * slope``."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _const(ctx, ctx.slope)
+
+
+class Threshold(_PiecewiseLinear):
     """``x if x > threshold else value``."""
 
     @staticmethod
@@ -52,22 +60,14 @@ class Threshold(Primitive):
         ctx.slope = keep.astype(x.dtype)
         return ctx.xp.where(keep, x, ctx.xp.asarray(value, dtype=x.dtype))
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
-
-class LeakyReLU(Primitive):
+class LeakyReLU(_PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, negative_slope):
         _float_only(x, "leaky_relu")
         pos = x > 0
         ctx.slope = ctx.xp.where(pos, x.dtype.type(1), x.dtype.type(negative_slope))
         return x * ctx.slope
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
 
 class RReLU(Primitive):
@@ -83,30 +83,22 @@ class RReLU(Primitive):
         return g * _const(ctx, ctx.slope), None
 
 
-class Hardtanh(Primitive):
+class Hardtanh(_PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, min_val, max_val):
         ctx.slope = ((x > min_val) & (x < max_val)).astype(x.dtype)
         return ctx.xp.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
-
-class Hardshrink(Primitive):
+class Hardshrink(_PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, lambd):
         keep = (x > lambd) | (x < -lambd)
         ctx.slope = keep.astype(x.dtype)
         return x * ctx.slope
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
-
-class Softshrink(Primitive):
+class Softshrink(_PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, lambd):
         if lambd < 0:
@@ -115,20 +107,12 @@ class Softshrink(Primitive):
         ctx.slope = ((x > lambd) | (x < -lambd)).astype(x.dtype)
         return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)).astype(x.dtype)
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
-
-class Hardsigmoid(Primitive):
+class Hardsigmoid(_PiecewiseLinear):
     @staticmethod
     def forward(ctx, x):
         ctx.slope = ((x > -3) & (x < 3)).astype(x.dtype) / 6
         return ctx.xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
 
 
 class Hardswish(Primitive):
