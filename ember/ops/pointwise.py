@@ -68,6 +68,12 @@ def _real_floating(a, kernel: str):
     return _floating(a)
 
 
+def _in_dtype(out, dtype):
+    """``out`` rounded to ``dtype``: NumPy computes a bfloat16 array with a Python float in
+    float32, where torch rounds the result back to bfloat16 (for other dtypes, ``out`` itself)."""
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
 def _cj(t):
     """``t.conj()`` for complex tensors and numbers, ``t`` itself otherwise (the derivative's
     conjugate)."""
@@ -491,7 +497,7 @@ class Sinc(Primitive):
         a = _floating(a)
         xp = ctx.xp
         y = xp.where(a == 0, 1e-20, a).astype(a.dtype, copy=False) * xp.pi  # as np.sinc: no 0/0
-        return xp.sin(y) / y
+        return _in_dtype(xp.sin(y) / y, a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -507,7 +513,8 @@ class Deg2rad(Primitive):
     def forward(ctx, a):
         if a.dtype.kind == "c":
             raise RuntimeError("deg2rad is not supported for complex tensors.")
-        return _floating(a) * _DEG2RAD
+        a = _floating(a)
+        return _in_dtype(a * _DEG2RAD, a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -519,7 +526,8 @@ class Rad2deg(Primitive):
     def forward(ctx, a):
         if a.dtype.kind == "c":
             raise RuntimeError("rad2deg is not supported for complex tensors.")
-        return _floating(a) * _RAD2DEG
+        a = _floating(a)
+        return _in_dtype(a * _RAD2DEG, a.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -570,10 +578,11 @@ class Logit(Primitive):
         ctx.save_for_backward(a)
         ctx.eps = eps
         x = _real_floating(a, "logit_cpu")
+        dtype = x.dtype
         xp = ctx.xp
         if eps is not None:
             x = xp.minimum(xp.maximum(x, eps), 1 - eps)
-        return xp.log(x / (1 - x))
+        return _in_dtype(xp.log(x / (1 - x)), dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -1099,7 +1108,7 @@ class Clamp(Primitive):
             a = xp.maximum(a, lo.astype(r, copy=False) if hasattr(lo, "dtype") else lo)
         if hi is not None:
             a = xp.minimum(a, hi.astype(r, copy=False) if hasattr(hi, "dtype") else hi)
-        return a
+        return _in_dtype(a, r)
 
     @staticmethod
     def backward(ctx, g):
@@ -1278,7 +1287,7 @@ class Lerp(Primitive):
         d = b - a
         xp = ctx.xp
         if not tensor_w:
-            return a + w * d if abs(w) < 0.5 else b - d * (1 - w)
+            return _in_dtype(a + w * d if abs(w) < 0.5 else b - d * (1 - w), a.dtype)
         return xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
 
     @staticmethod
@@ -1320,7 +1329,7 @@ class Addcmul(Primitive):
         (a, t1, t2), r = _addc_operands(a, t1, t2)
         if r.kind in "biu":
             value = int(value)
-        return a + value * t1 * t2 if value != 1 else a + t1 * t2
+        return _in_dtype(a + value * t1 * t2 if value != 1 else a + t1 * t2, r)
 
     @staticmethod
     def backward(ctx, g):
@@ -1347,8 +1356,8 @@ class Addcdiv(Primitive):
                 "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
         ctx.save_for_backward(t1, t2)
         ctx.value = value
-        (a, t1, t2), _ = _addc_operands(a, t1, t2)
-        return a + value * (t1 / t2) if value != 1 else a + t1 / t2
+        (a, t1, t2), r = _addc_operands(a, t1, t2)
+        return _in_dtype(a + value * (t1 / t2) if value != 1 else a + t1 / t2, r)
 
     @staticmethod
     def backward(ctx, g):

@@ -595,3 +595,24 @@ def test_relu_grad_passes_nan_like_torch():
     x = np.array([1.0, -2.0, np.nan, np.inf, 0.0, 3.0], dtype=np.float32)
     check(lambda m, a: m.relu(a), [x])
     check(lambda m, a: m.nn.functional.relu(a[::2]), [x])
+
+
+BF16_WITH_NUMBERS = {
+    "clamp": lambda m, x: x.clamp(0.2, 0.6),
+    "clamp_max": lambda m, x: x.clamp(max=0.2),
+    "lerp": lambda m, x: x.lerp(x * 2, 0.3),
+    "addcmul": lambda m, x: x.addcmul(x, x, value=0.3),
+    "addcdiv": lambda m, x: x.addcdiv(x, x + 2, value=0.3),
+    "deg2rad": lambda m, x: x.deg2rad(),
+    "rad2deg": lambda m, x: x.rad2deg(),
+    "logit": lambda m, x: x.abs().logit(eps=0.2),
+    "sinc": lambda m, x: x.sinc(),
+}
+
+
+@pytest.mark.parametrize("name", BF16_WITH_NUMBERS)
+def test_bfloat16_stays_bfloat16_with_python_numbers(name):
+    # NumPy computes bfloat16 with a Python float in float32; torch rounds back to bfloat16.
+    x = np.array([0.1, 0.3, 0.7, -0.5, 0.0], dtype=np.float32)
+    check(lambda m, a: BF16_WITH_NUMBERS[name](m, a.to(m.bfloat16)), [x], grad=False, rtol=0,
+          atol=0)
