@@ -17,6 +17,12 @@ _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16"
           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
+def scalar_type_name(dtype) -> str:
+    """PyTorch's scalar type name (``Float``, ``Long``) of an ember or NumPy dtype, for errors."""
+    d = dtype if isinstance(dtype, _dt.dtype) else _dt.from_numpy_dtype(dtype)
+    return _NAMES[d.name]
+
+
 class _LegacyMeta(type):
     def __instancecheck__(cls, obj):
         return isinstance(obj, _tensor.Tensor) and obj.dtype is cls.dtype and obj.is_cpu

@@ -25,8 +25,7 @@ import warnings
 import numpy as np
 
 from ember import _tensor, return_types
-from ember import dtypes as _dt
-from ember._legacy_types import _NAMES
+from ember._legacy_types import scalar_type_name
 from ember.autograd import function as _function
 from ember.autograd.function import Primitive
 from ember.backend import array_module
@@ -48,11 +47,6 @@ _SEQ_WARNING = ("Using a non-tuple sequence for multidimensional indexing is dep
                 "be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 "
                 "this will be interpreted as tensor index, x[torch.tensor(seq)], which will result "
                 "either in an error or a different result")
-
-
-def _name(np_dtype) -> str:
-    """PyTorch's scalar type name (``Float``, ``Long``) of a NumPy dtype, for messages."""
-    return _NAMES[_dt.from_numpy_dtype(np_dtype).name]
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -469,7 +463,7 @@ class MaskedFill(Primitive):
     def forward(ctx, a, mask, value, inplace=False):
         if mask.dtype != bool:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                               f"{_name(mask.dtype).lower()}")
+                               f"{scalar_type_name(mask.dtype).lower()}")
         if getattr(value, "ndim", 0) != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
@@ -801,7 +795,7 @@ def _dim_index(input, dim, index, name: str):
     idx = _array(index)
     if idx.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {idx.ndim} "
-                         f"with type: {_name(idx.dtype)} and size: {list(idx.shape)}")
+                         f"with type: {scalar_type_name(idx.dtype)} and size: {list(idx.shape)}")
     return d, idx.reshape(-1)
 
 
@@ -811,7 +805,7 @@ def _dim_key(d: int, idx) -> tuple:
 
 def _same_dtype(a, b, msg: str) -> None:
     if a.dtype != b.dtype:
-        raise RuntimeError(msg.format(_name(a._data.dtype), _name(b._data.dtype)))
+        raise RuntimeError(msg.format(scalar_type_name(a.dtype), scalar_type_name(b.dtype)))
 
 
 # --- gather / scatter -----------------------------------------------------------------------------
@@ -981,10 +975,10 @@ def _index_add(input, dim, index, source, alpha, inplace):
     d, idx = _dim_index(input, dim, index, "index_add_")
     if idx.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{_name(idx.dtype)}")
+                           f"{scalar_type_name(idx.dtype)}")
     if source._data.dtype != input._data.dtype:
-        raise RuntimeError(f"index_add_(): self ({_name(input._data.dtype)}) and source "
-                           f"({_name(source._data.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({scalar_type_name(input.dtype)}) and source "
+                           f"({scalar_type_name(source.dtype)}) must have the same scalar type")
     _index_source(input, d, idx, source, "index_add_")
     shape_ok = source.ndim == input.ndim and all(
         s == n for i, (s, n) in enumerate(zip(source.shape, input.shape)) if i != d)
@@ -1012,11 +1006,11 @@ def _index_copy(input, dim, index, source, inplace):
     d, idx = _dim_index(input, dim, index, "index_copy_")
     if idx.dtype != _INT64:
         raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
-                           f"{_name(idx.dtype)}")
+                           f"{scalar_type_name(idx.dtype)}")
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but "
-                           f"got (self) {_name(input._data.dtype)} and (source) "
-                           f"{_name(source._data.dtype)}")
+                           f"got (self) {scalar_type_name(input._data.dtype)} and (source) "
+                           f"{scalar_type_name(source._data.dtype)}")
     _index_source(input, d, idx, source, "index_copy_", sep="")
     _check_bounds(idx, input.shape[d] if input.ndim else 1, d, IndexError, "index_copy_(): ")
     key = _dim_key(d, idx) if input.ndim else (None, ())
@@ -1085,8 +1079,8 @@ def _index_put(input, indices, values, accumulate, inplace):
         raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
     if isinstance(values, _tensor.Tensor) and values._data.dtype != input._data.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_name(input._data.dtype)} for the destination and "
-                           f"{_name(values._data.dtype)} for the source.")
+                           f"{scalar_type_name(input._data.dtype)} for the destination and "
+                           f"{scalar_type_name(values._data.dtype)} for the source.")
     key = (None, tuple(adv))
     if inplace:
         return input._inplace(IndexPut, values, key=key, accumulate=accumulate, inplace=True)
@@ -1114,7 +1108,7 @@ def masked_fill(input, mask, value):
 
 def _bool_mask(mask, msg: str):
     if mask._data.dtype != bool:
-        raise RuntimeError(msg.format(_name(mask._data.dtype)))
+        raise RuntimeError(msg.format(scalar_type_name(mask._data.dtype)))
 
 
 def masked_select(input, mask, *, out=None):
@@ -1136,7 +1130,7 @@ def _masked_scatter(input, mask, source, inplace):
     _bool_mask(mask, "masked_scatter_ only supports boolean masks, but got mask with dtype {}")
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
-                           f"{_name(input._data.dtype)} and {_name(source._data.dtype)}")
+                           f"{scalar_type_name(input.dtype)} and {scalar_type_name(source.dtype)}")
     if input.ndim == 0 and mask.ndim == 0:  # as a 1-element tensor
         out = _masked_scatter(input.reshape(1), mask.reshape(1), source, False).reshape(())
         return input.copy_(out) if inplace else out
@@ -1173,7 +1167,7 @@ def _flat_index(input, index, name: str):
     idx = _array(index)
     if idx.dtype != _INT64:
         raise RuntimeError(f"{name}(): Expected a long tensor for index, but got "
-                           f"{_name(idx.dtype)}")
+                           f"{scalar_type_name(idx.dtype)}")
     n = input.numel()
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx.min()) if idx.min() < -n else int(idx.max())
@@ -1199,7 +1193,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
                            f"{indices.ndim} dimensions for indices")
     if indices._data.dtype != _INT64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_name(indices._data.dtype)}")
+                           f"{scalar_type_name(indices._data.dtype)}")
     d = input._wrap_dim(dim)
     sizes = list(input.shape)
     sizes[d] = indices.shape[d]
@@ -1218,8 +1212,8 @@ def _put(input, index, source, accumulate, inplace):
     idx = _flat_index(input, index, "put_")
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {_name(input._data.dtype)} and source.dtype = "
-                           f"{_name(source._data.dtype)}")
+                           f"self.dtype = {scalar_type_name(input._data.dtype)} and source.dtype = "
+                           f"{scalar_type_name(source._data.dtype)}")
     if source.numel() != idx.size:
         raise IndexError(f"put_(): Expected source and index to have the same number of "
                          f"elements, but got source.numel() = {source.numel()}, index.numel() = "

@@ -18,7 +18,7 @@ import numpy as np
 
 from ember import _tensor, return_types
 from ember import dtypes as _dt
-from ember._legacy_types import _NAMES
+from ember._legacy_types import scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, array_module, threads, to_device
 from ember.ops.arithmetic import handle_out
@@ -51,7 +51,7 @@ def _dtype_of(a) -> _dt.dtype:
 
 def _name(a) -> str:
     """``Float``, ``Long``... for an array or tensor."""
-    return _NAMES[_dtype_of(a).name]
+    return scalar_type_name(a.dtype)
 
 
 def _cname(a) -> str:
@@ -519,8 +519,8 @@ def einsum(*args):
     d = operands[0].dtype
     for o in operands[1:]:
         if o.dtype is not d:
-            raise RuntimeError(f"expected scalar type {_NAMES[d.name]} but found "
-                               f"{_NAMES[o.dtype.name]}")
+            raise RuntimeError(f"expected scalar type {scalar_type_name(d)} but found "
+                               f"{scalar_type_name(o.dtype)}")
     return Einsum.apply(*operands, inputs=inputs, output=output, sizes=sizes)
 
 
@@ -679,7 +679,7 @@ def _check_float(name, a) -> None:
     d = a.dtype
     if not (d.is_floating_point or d.is_complex):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_NAMES[d.name]}")
+                           f"{scalar_type_name(d)}")
 
 
 def _check_square_shape(name, a) -> None:
@@ -696,7 +696,7 @@ def _check_square(name, a) -> None:
     _check_float(name, a)
     if a.dtype.itemsize == 2:
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got "
-                           f"{_NAMES[a.dtype.name]}")
+                           f"{scalar_type_name(a.dtype)}")
 
 
 def _batch_prefix(a, i) -> str:
@@ -1338,7 +1338,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
                                                 and x.dtype.is_complex == dtype.is_complex):
             raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_name(x)}) should be "
                                f"convertible without narrowing to the specified dtype "
-                               f"({_NAMES[dtype.name]})")
+                               f"({scalar_type_name(dtype)})")
         x = x.to(dtype)
     dims = normalize_dims(None if dim is None or dim == () or dim == [] else dim, x.ndim)
     p = float(ord)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ember import _tensor
 from ember import dtypes as _dt
-from ember._legacy_types import _NAMES
+from ember._legacy_types import scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, canonical_device, to_device
 
@@ -150,13 +150,9 @@ def _rng(generator) -> np.random.Generator:
     return (default_generator if generator is None else generator)._rng
 
 
-def _type_name(d) -> str:
-    return _NAMES[d.name]
-
-
 def _require_float(d, kernel: str) -> None:
     if not d.is_floating_point:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(d)}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type_name(d)}\'')
 
 
 def _sizes(args, size, name: str) -> tuple:
@@ -434,7 +430,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     """Indices sampled from the categorical distribution(s) in the last dim of ``input``."""
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
-                           f"{_type_name(input.dtype)}")
+                           f"{scalar_type_name(input.dtype)}")
     if input.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if num_samples <= 0:
@@ -595,7 +591,7 @@ class RandomMethods:
         if not self.dtype.is_floating_point:
             raise RuntimeError("Exponential distribution is a continuous probability "
                                "distribution. dtype must be a floating point but you specified "
-                               f"{_type_name(self.dtype)}")
+                               f"{scalar_type_name(self.dtype)}")
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
         rng = _rng(generator)

@@ -19,6 +19,7 @@ import numpy as np
 from ember import _tensor
 from ember import dtypes as _dt
 from ember import return_types as _rt
+from ember._legacy_types import scalar_type_name
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 from ember.backend import array_module
@@ -93,12 +94,6 @@ def _acc_dtype(dt):
 def _upcast(a):
     """Half-precision floats as float32 (torch's accumulation type); other arrays as they are."""
     return a.astype(np.float32) if a.dtype in _HALF else a
-
-
-def _type_name(np_dtype) -> str:
-    from ember._legacy_types import _NAMES
-
-    return _NAMES[_dt.from_numpy_dtype(np_dtype).name]
 
 
 def _const(array, ctx):
@@ -224,12 +219,12 @@ def _mean_dtype(a, dtype, name: str):
         if not _inexact(a.dtype):
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be "
                                "either a floating point or complex dtype. Got: "
-                               f"{_type_name(a.dtype)}")
+                               f"{scalar_type_name(a.dtype)}")
         return a.dtype
     dt = _dt.to_dtype(dtype)
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be "
-                           f"either a floating point or complex dtype. Got: {_type_name(dt.np)}")
+                           f"either a floating point or complex dtype. Got: {scalar_type_name(dt)}")
     return dt.np
 
 
@@ -278,7 +273,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """The mean of the non-NaN elements (``nansum / count``, as torch composes it)."""
     if not _inexact(input.dtype.np):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but "
-                           f"got {_type_name(input.dtype.np)}")
+                           f"got {scalar_type_name(input.dtype.np)}")
     xp = array_module(input.device)
     axes = normalize_dims(dim, input.ndim)
     count = (~xp.isnan(input._data)).sum(axis=axes, keepdims=keepdim)
@@ -844,7 +839,7 @@ class LinalgVectorNorm(Primitive):
         xp = ctx.xp
         if not _inexact(a.dtype):
             raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor "
-                               f"as input. Got {_type_name(a.dtype)}")
+                               f"as input. Got {scalar_type_name(a.dtype)}")
         axes = normalize_dims(dim, a.ndim)
         _save_meta(ctx, a, axes, keepdim)
         ctx.p = p = float(p)
@@ -956,7 +951,7 @@ def _softmax_input(a, axes, name):
     if not _inexact(a.dtype):
         kernel = "lastdim_kernel_impl" if axes and axes[0] == a.ndim - 1 else "kernel_impl"
         raise NotImplementedError(f'"{name}_{kernel}" not implemented for '
-                                  f"'{_type_name(a.dtype)}'")
+                                  f"'{scalar_type_name(a.dtype)}'")
 
 
 class Softmax(Primitive):
