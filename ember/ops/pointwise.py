@@ -16,6 +16,7 @@ import numpy as np
 
 from ember import _tensor
 from ember import dtypes as _dt
+from ember._legacy_types import _NAMES as _KERNEL_NAMES
 from ember.autograd.function import Primitive
 from ember.backend import CPU, to_device
 from ember.ops.arithmetic import Pow, _float_promoted, handle_out, promoted
@@ -40,14 +41,8 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _DEG2RAD = math.pi / 180.0
 _RAD2DEG = 180.0 / math.pi
 
-# PyTorch's C++ names of dtypes, as its "not implemented for 'Long'" errors print them.
-_KERNEL_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
-                 "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-                 "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                 "complex128": "ComplexDouble"}
-
-
 def _kernel_name(np_dtype) -> str:
+    """PyTorch's C++ name of a dtype, as its "not implemented for 'Long'" errors print it."""
     return _KERNEL_NAMES[_dt.from_numpy_dtype(np_dtype).name]
 
 
