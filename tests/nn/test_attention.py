@@ -267,3 +267,33 @@ def test_multihead_attention_errors_match_torch(make, call):
         mod = make(ember.nn)
         call(ember, mod)
     assert str(e_info.value) == str(t_info.value).replace("torch.Size", "ember.Size")
+
+
+@pytest.mark.parametrize("sk_shape, sv_shape", [
+    ((N * HEADS, S, E // HEADS), (N * HEADS, S, E // HEADS)),  # used as the keys and values
+    ((N * HEADS + 1, S, E // HEADS), None), ((N * HEADS, S, E // HEADS + 1), None),
+    (None, (N * HEADS - 1, S, E // HEADS)), (None, (N * HEADS, S, 1)),
+])
+def test_multi_head_attention_forward_static_kv(sk_shape, sv_shape):
+    torch.manual_seed(0)
+    t_mod = torch.nn.MultiheadAttention(E, HEADS)
+    q, k = rand((L, N, E)), rand((S, N, E), seed=1)
+    statics = [None if s is None else rand(s, seed=2 + i)
+               for i, s in enumerate((sk_shape, sv_shape))]
+    res = {}
+    for lib in (torch, ember):
+        p = {n: lib.from_numpy(v.detach().numpy().copy()) for n, v in t_mod.state_dict().items()}
+        sk, sv = (None if a is None else lib.from_numpy(a) for a in statics)
+        try:
+            res[lib] = F(lib).multi_head_attention_forward(
+                lib.from_numpy(q), lib.from_numpy(k), lib.from_numpy(k), E, HEADS,
+                p["in_proj_weight"], p["in_proj_bias"], None, None, False, 0.0,
+                p["out_proj.weight"], p["out_proj.bias"], training=False, static_k=sk,
+                static_v=sv)
+        except AssertionError as e:
+            res[lib] = str(e)
+    if isinstance(res[torch], str):
+        assert res[ember] == res[torch]
+    else:
+        assert_same(res[ember][0], res[torch][0], 1e-5, 1e-6)
+        assert_same(res[ember][1], res[torch][1], 1e-5, 1e-6)
