@@ -26,7 +26,7 @@ from ember.ops.linalg import LinalgMethods
 from ember.ops.pointwise import PointwiseMethods
 from ember.ops.random import RandomMethods
 from ember.ops.reduction import ReductionMethods
-from ember.ops.shape import ShapeMethods
+from ember.ops.shape import ShapeMethods, wrap_dim
 
 __all__ = ["Tensor"]
 
@@ -343,15 +343,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
     def size(self, dim: int | None = None):
         if dim is None:
             return tuple.__new__(Size, self._data.shape)
-        return self._data.shape[self._wrap_dim(dim)]
-
-    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
-        n = self._data.ndim if ndim is None else ndim
-        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
-        if not lo <= dim <= hi:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
-                             f"but got {dim})")
-        return dim % n if n else 0
+        return self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -368,7 +360,7 @@ class Tensor(ArithmeticMethods, ComparisonMethods, PointwiseMethods, ReductionMe
 
     def stride(self, dim: int | None = None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)
-        return st if dim is None else st[self._wrap_dim(dim)]
+        return st if dim is None else st[wrap_dim(dim, self._data.ndim)]
 
     def storage_offset(self) -> int:
         base = self._data

@@ -791,7 +791,7 @@ def _check_bounds(idx, size: int, dim: int, exc=RuntimeError, prefix: str = "",
 
 def _dim_index(input, dim, index, name: str):
     """For the index_* ops: the wrapped dim and the index as a 1-D array, checked like PyTorch."""
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     idx = _array(index)
     if idx.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {idx.ndim} "
@@ -812,7 +812,7 @@ def _same_dtype(a, b, msg: str) -> None:
 
 
 def _gather_key(input, dim, index, name: str):
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     idx = _array(index)
     if idx.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
@@ -946,7 +946,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 def index_select(input, dim, index, *, out=None):
     """The entries of ``input`` at ``index`` (a vector) along ``dim``."""
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     idx = _array(index)
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -1032,7 +1032,7 @@ def _scalar_on(value, t):
 
 
 def _index_fill(input, dim, index, value, inplace):
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     idx = _array(index)
     if idx.dtype != _INT64:
         raise IndexError("index_fill_(): Expected dtype int64 for index.")
@@ -1194,7 +1194,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     if indices._data.dtype != _INT64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{scalar_type_name(indices._data.dtype)}")
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     sizes = list(input.shape)
     sizes[d] = indices.shape[d]
     shape = _broadcast_shape((tuple(sizes), indices.shape), tensors=True)

@@ -23,7 +23,7 @@ from ember.autograd.function import Primitive
 from ember.backend import CPU, array_module, threads, to_device
 from ember.ops.arithmetic import handle_out
 from ember.ops.reduction import LinalgVectorNorm, normalize_dims
-from ember.ops.shape import cat
+from ember.ops.shape import cat, wrap_dim
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
            "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross", "chain_matmul",
@@ -605,13 +605,13 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both inputs should have same dtype")
     ta, tb = list(_LETTERS[:a.ndim]), list(_LETTERS[a.ndim:a.ndim + b.ndim])
     for x, y in zip(da, db):
-        i, j = a._wrap_dim(x), b._wrap_dim(y)
+        i, j = wrap_dim(x, a.ndim), wrap_dim(y, b.ndim)
         if a.shape[i] != b.shape[j]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{a.shape[i]} in dim {x} and second has size {b.shape[j]} in dim "
                                f"{y}")
         tb[j] = ta[i]
-    contracted = set(ta[a._wrap_dim(x)] for x in da)
+    contracted = set(ta[wrap_dim(x, a.ndim)] for x in da)
     output = "".join(c for c in ta if c not in contracted) + "".join(c for c in tb
                                                                       if c not in contracted)
     sizes = dict(zip(ta, a.shape))
@@ -651,7 +651,7 @@ def linalg_cross(input, other, dim=-1, name="linalg.cross"):
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
     if input.dtype is not other.dtype:
         raise RuntimeError(f"expected scalar type {_name(input)} but found {_name(other)}")
-    d = input._wrap_dim(dim)
+    d = wrap_dim(dim, input.ndim)
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"{name}: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
@@ -1365,7 +1365,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
                            f"{' '.join(str(d) for d in dim)}")
-    d0, d1 = (A._wrap_dim(d) for d in dim)
+    d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
     _check_float("linalg.matrix_norm", A)

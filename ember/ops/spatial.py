@@ -18,6 +18,7 @@ from ember.autograd.function import Primitive
 from ember.backend import array_module
 from ember.backend import conv as K
 from ember.ops.conv import _ints
+from ember.ops.shape import wrap_dim
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -661,8 +662,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding local blocks of a (N, C, H, W) or (C, H, W) input: (N, C * kH * kW, L) (im2col)."""
     if input.ndim < 3:  # PyTorch indexes dimension 2 before it checks the rank
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], but got 2)")
+        wrap_dim(2, input.ndim)
     if input.ndim != 4 and input.ndim != 3:
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                            f"other non-zero dimensions for input, but got: {list(input.shape)}")
