@@ -11,6 +11,7 @@ import numpy as np
 from ember import dtypes as _dt
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
+from ember.ops.creation import full_like, zeros_like
 
 _BF16 = _dt.np_bfloat16
 _BOOL = np.dtype(np.bool_)
@@ -156,7 +157,7 @@ class Div(Primitive):
     @staticmethod
     def backward(ctx, g):
         if ctx.rounding_mode is not None:  # piecewise constant: zero gradient, as torch
-            return g * 0, None
+            return zeros_like(g), None  # (not g * 0: that is nan where g is inf)
         a, b = ctx.saved_tensors
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
@@ -208,21 +209,15 @@ class Pow(Primitive):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if isinstance(b, (int, float)):
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = g * b * a ** (b - 1) if b != 0 else zeros_like(g)
             else:
                 ga = g * b * a ** (b - 1)
         if ctx.needs_input_grad[1]:
             # d(a^b)/db = a^b log a; where a == 0 and b >= 0 torch defines it as 0.
-            base = a if hasattr(a, "_data") else _full_like(out, a)
+            base = a if hasattr(a, "_data") else full_like(out, a)
             safe = base.masked_fill((base == 0) & (b >= 0), 1)
             gb = g * out * safe.log()
         return ga, gb
-
-
-def _full_like(t, value):
-    from ember.ops.creation import full_like
-
-    return full_like(t, value)
 
 
 class Neg(Primitive):

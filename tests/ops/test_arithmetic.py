@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
+import torch
 from reference import check, gradcheck, rand, same_error
+
+import ember
 
 BINARY = {
     "add": lambda m, a, b: m.add(a, b),
@@ -62,3 +65,12 @@ def test_inplace_and_out():
     with pytest.raises(RuntimeError, match="can't be cast"):
         ember.ones(2, dtype=ember.int64).add_(1.5)
     np.testing.assert_array_equal(x.numpy(), np.full((2, 3), 3.0, np.float32))
+
+
+def test_zero_gradients_stay_zero_for_infinite_upstream_grads():
+    # div with a rounding mode and pow(x, 0) have zero derivatives: 0, not inf * 0 = nan.
+    for m in (ember, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x.div(2, rounding_mode="floor") + x.div(3, rounding_mode="trunc") + x**0
+        y.backward(m.tensor([float("inf"), 1.0]))
+        assert x.grad.tolist() == [0.0, 0.0], m.__name__
