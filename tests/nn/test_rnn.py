@@ -351,6 +351,8 @@ def _same_forward_error(make, call):
                                                                        m.zeros(B, H)))),
     (lambda nn: nn.GRUCell(I, H), lambda m, mod: mod(m.zeros(B, I), m.zeros(B - 1, H))),
     (lambda nn: nn.GRUCell(I, H), lambda m, mod: mod(m.zeros(B, I, dtype=m.float64))),
+    (lambda nn: nn.RNNCell(I, H), lambda m, mod: mod(m.zeros(B, I, dtype=m.int64))),
+    (lambda nn: nn.LSTMCell(I, H).double(), lambda m, mod: mod(m.zeros(B, I, dtype=m.int32))),
     (lambda nn: nn.RNNCell(I, H), lambda m, mod: mod(m.zeros(2, B, I))),
     (lambda nn: nn.RNNCell(I, H, nonlinearity="foo"), lambda m, mod: mod(m.zeros(B, I))),
 ])

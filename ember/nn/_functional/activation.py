@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ember._legacy_types import scalar_type_name
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 
@@ -34,11 +35,7 @@ def _const(ctx, array) -> Tensor:
 
 def _float_only(a, name: str) -> None:
     if a.dtype.kind not in "fc":
-        from ember._legacy_types import _NAMES
-        from ember.dtypes import _FROM_NP
-
-        raise NotImplementedError(f'"{name}" not implemented for '
-                                  f"'{_NAMES[_FROM_NP[a.dtype].name]}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{scalar_type_name(a.dtype)}'")
 
 
 # --- piecewise-linear: backward = grad * slope ---------------------------------------------------

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 
+from ember._legacy_types import scalar_type_name
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 from ember.backend.threads import matmul
-from ember.ops.linalg import _cname, _name
+from ember.ops.linalg import _cname
 
 __all__ = ["linear", "bilinear"]
 
@@ -31,12 +32,12 @@ class Linear(Primitive):
                                f"and {mat2})")
         # torch's wording: addmm's (bias first) with a bias, matmul's without
         if b is not None and b.dtype != w.dtype:
-            raise RuntimeError(f"self and mat2 must have the same dtype, but got {_name(b)} and "
-                               f"{_name(w)}")
+            raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                               f"{scalar_type_name(b.dtype)} and {scalar_type_name(w.dtype)}")
         if x.dtype != w.dtype:
             if b is not None:
-                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_name(x)} "
-                                   f"and {_name(w)}")
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                                   f"{scalar_type_name(x.dtype)} and {scalar_type_name(w.dtype)}")
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{_cname(x)} != {_cname(w)}")
         ctx.save_for_backward(x, w)

@@ -15,10 +15,11 @@ import warnings
 
 import numpy as np
 
+from ember._legacy_types import scalar_type_name
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
-from ember.nn._functional.activation import logsigmoid, softplus
+from ember.nn._functional.activation import _const, logsigmoid, softplus
 from ember.nn._functional.distance import pairwise_distance
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -72,16 +73,6 @@ def _warn_size(input, target) -> None:
                       "broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
-def _const(ctx, array) -> Tensor:
-    return Tensor._make(array, ctx.device)
-
-
-def _type_name(dtype) -> str:
-    from ember._legacy_types import _NAMES
-
-    return _NAMES[dtype.name]
-
-
 # --- classification: nll_loss and cross_entropy -------------------------------------------------
 
 def _class_layout(input, target, weight, ignore_index, probs=False):
@@ -92,10 +83,10 @@ def _class_layout(input, target, weight, ignore_index, probs=False):
     ndim = input.dim()
     if ndim == 0:
         raise RuntimeError(f"Expected floating point type for target with class probabilities, "
-                           f"got {_type_name(target.dtype)}")
+                           f"got {scalar_type_name(target.dtype)}")
     if target.dtype not in (dtypes.int64, dtypes.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_type_name(target.dtype)}")
+                           f"{scalar_type_name(target.dtype)}")
     c = input.shape[1] if ndim >= 2 else input.shape[0]
     if ndim == 1:
         if target.dim() > 1:

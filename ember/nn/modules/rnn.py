@@ -14,6 +14,7 @@ import math
 import numbers
 import warnings
 
+from ember._legacy_types import scalar_type_name
 from ember.nn import functional as F
 from ember.nn import init
 from ember.nn.modules.module import Module
@@ -446,11 +447,9 @@ class RNNCellBase(Module):
                 raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.size(1)}, "
                                    f"expected {self.hidden_size}")
         if input.dtype != self.weight_ih.dtype:
-            names = {"float32": "Float", "float64": "Double", "float16": "Half",
-                     "bfloat16": "BFloat16"}
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                               f"{names.get(input.dtype.name, input.dtype.name)} and "
-                               f"{names.get(self.weight_ih.dtype.name, self.weight_ih.dtype.name)}")
+                               f"{scalar_type_name(input.dtype)} and "
+                               f"{scalar_type_name(self.weight_ih.dtype)}")
 
     def _step(self, mode, input, hx, cx):
         """One time step of the fused layer: ``(h', c')``."""
