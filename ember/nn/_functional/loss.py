@@ -141,6 +141,20 @@ def _target_weights(xp, t, c, w, ignore_index, dtype):
     return tt, valid, wt
 
 
+def _weighted_reduce(ctx, losses, wt, reduction: str, out_shape, dtype):
+    """nll's reduction of the per-element ``losses``: 'mean' divides by the summed target weights
+    ``wt`` (kept as ``ctx.denom`` for backward)."""
+    xp = ctx.xp
+    if reduction == "none":
+        return losses.reshape(out_shape).astype(dtype, copy=False)
+    total = losses.sum()
+    if reduction == "sum":
+        return xp.asarray(total, dtype=dtype)
+    ctx.denom = wt.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.asarray(total / ctx.denom, dtype=dtype)
+
+
 class NLLLoss(Primitive):
     """``-weight[t] * input[t]`` per element (input: log-probabilities), then reduced."""
 
@@ -154,14 +168,7 @@ class NLLLoss(Primitive):
         losses = -x2[rows, tt] * wt
         ctx.tt, ctx.wt, ctx.xshape, ctx.reduction, ctx.out_shape = tt, wt, x.shape, reduction, \
             out_shape
-        if reduction == "none":
-            return losses.reshape(out_shape)
-        total = losses.sum()
-        if reduction == "sum":
-            return xp.asarray(total, dtype=x.dtype)
-        ctx.denom = wt.sum()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return xp.asarray(total / ctx.denom, dtype=x.dtype)
+        return _weighted_reduce(ctx, losses, wt, reduction, out_shape, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -232,14 +239,7 @@ class CrossEntropy(Primitive):
             a = (1 - ls) * a - (ls / c) * (wc[None, :] * valid[:, None])
         ctx.a, ctx.p, ctx.xshape, ctx.reduction = a, p, x.shape, reduction
         ctx.save_for_backward(x)
-        if reduction == "none":
-            return losses.reshape(out_shape).astype(x.dtype, copy=False)
-        total = losses.sum()
-        if reduction == "sum":
-            return xp.asarray(total, dtype=x.dtype)
-        ctx.denom = wt.sum()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return xp.asarray(total / ctx.denom, dtype=x.dtype)
+        return _weighted_reduce(ctx, losses, wt, reduction, out_shape, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
