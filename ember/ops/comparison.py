@@ -8,10 +8,11 @@ take integer and bool tensors only. None of these results carries a gradient.
 from __future__ import annotations
 
 from ember import dtypes as _dt
+from ember._legacy_types import scalar_type_name
 from ember.autograd.function import Primitive
 from ember.ops.arithmetic import handle_out, promoted
 from ember.ops.creation import zeros_like
-from ember.ops.pointwise import _kernel_name, _require_tensor, kernel_error
+from ember.ops.pointwise import _require_tensor, kernel_error
 
 __all__ = ["eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater", "ge",
            "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
@@ -303,8 +304,8 @@ def _check_isclose(input, other, rtol, atol):
     _require_tensor(input, "isclose", 1, "input")
     _require_tensor(other, "isclose", 2, "other")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_kernel_name(input._data.dtype)} did not match "
-                           f"{_kernel_name(other._data.dtype)}")
+        raise RuntimeError(f"{scalar_type_name(input.dtype)} did not match "
+                           f"{scalar_type_name(other.dtype)}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:

@@ -31,6 +31,7 @@ from ember.autograd.function import Primitive
 from ember.backend import array_module
 from ember.ops._numpy_names import numpy_names
 from ember.ops.arithmetic import handle_out
+from ember.ops.pointwise import _maskable, _masked
 from ember.ops.shape import _broadcast_shape, wrap_dim
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
@@ -479,6 +480,8 @@ class MaskedFill(Primitive):
             return a
         if mask.shape != a.shape:
             _broadcast_shape((a.shape, mask.shape), tensors=True)
+        elif type(value) in (int, float) and value == 0 and _maskable(a, mask, value):
+            return _masked(a, mask, keep=False)  # every masked gradient: branch-free
         return xp.where(mask, xp.asarray(value).astype(a.dtype), a)
 
     @staticmethod

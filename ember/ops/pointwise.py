@@ -16,7 +16,7 @@ import numpy as np
 
 from ember import _tensor
 from ember import dtypes as _dt
-from ember._legacy_types import _NAMES as _KERNEL_NAMES
+from ember._legacy_types import scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, to_device
 from ember.ops.arithmetic import Pow, _float_promoted, handle_out, promoted
@@ -41,14 +41,9 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _DEG2RAD = math.pi / 180.0
 _RAD2DEG = 180.0 / math.pi
 
-def _kernel_name(np_dtype) -> str:
-    """PyTorch's C++ name of a dtype, as its "not implemented for 'Long'" errors print it."""
-    return _KERNEL_NAMES[_dt.from_numpy_dtype(np_dtype).name]
-
-
 def kernel_error(kernel: str, np_dtype) -> NotImplementedError:
     """PyTorch's error for a dtype a kernel has no implementation for."""
-    return NotImplementedError(f'"{kernel}" not implemented for \'{_kernel_name(np_dtype)}\'')
+    return NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type_name(np_dtype)}\'')
 
 
 def _floating(a):
@@ -1232,7 +1227,7 @@ class Where(Primitive):
         if cond.dtype.kind != "b":
             if cond.dtype != np.uint8:
                 raise RuntimeError("where expected condition to be a boolean tensor, but got a "
-                                   f"tensor with dtype {_kernel_name(cond.dtype)}")
+                                   f"tensor with dtype {scalar_type_name(cond.dtype)}")
             warnings.warn("where received a uint8 condition tensor. This behavior is deprecated "
                           "and will be removed in a future version of PyTorch. Use a boolean "
                           "condition instead.", UserWarning, stacklevel=4)
@@ -1946,8 +1941,8 @@ class PointwiseMethods:
         needed = _dt.complex128 if complex_ else _dt.float64
         if self.dtype is not needed:
             raise RuntimeError(f"the base given to float_power_ has dtype "
-                               f"{_KERNEL_NAMES[self.dtype.name]} but the operation's result "
-                               f"requires dtype {_KERNEL_NAMES[needed.name]}")
+                               f"{scalar_type_name(self.dtype)} but the operation's result "
+                               f"requires dtype {scalar_type_name(needed)}")
         exponent = exponent.to(needed) if isinstance(exponent, _tensor.Tensor) else exponent
         return self._inplace(Pow, exponent)
 

@@ -797,3 +797,12 @@ def test_out_arguments():
     out = ember.empty(0, dtype=ember.int64)
     ember.nonzero(x, out=out)
     assert out.shape == (12, 2)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -0.0])
+def test_masked_fill_zero_keeps_nan_inf_and_signed_zero(value):
+    # masked_fill(mask, 0) takes the branch-free path of where(c, 0, x); values must be torch's
+    x = np.array([np.nan, np.inf, -np.inf, -0.0, 1.5, -2.0, np.nan, 3.0], dtype=np.float32)
+    mask = np.array([True, False, True, False, True, False, False, True])
+    e, t = check(lambda m, a, c: a.masked_fill(c, value), [x, mask])
+    assert (np.signbit(e.detach().numpy()) == np.signbit(t.detach().numpy())).all()
