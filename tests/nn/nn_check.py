@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from reference import assert_same, to_numpy
+from reference import _leaves, assert_same, to_numpy
 
 import ember
 import ember.nn  # noqa: F401 - makes ember.nn reachable as an attribute
@@ -22,19 +22,6 @@ def copy_state(e_module, t_module) -> None:
     state = {k: ember.from_numpy(v.detach().numpy().copy()) for k, v in
              t_module.state_dict().items()}
     e_module.load_state_dict(state)
-
-
-def _inputs(arrays, lib, grad):
-    out = []
-    for a in arrays:
-        if isinstance(a, np.ndarray):
-            x = lib.from_numpy(a.copy())
-            if grad and a.dtype.kind == "f":
-                x.requires_grad_(True)
-            out.append(x)
-        else:
-            out.append(a)
-    return out
 
 
 def check_layer(make, arrays, dtype="float32", train=True, grad=True, rtol=1e-5, atol=1e-6,
@@ -55,7 +42,7 @@ def check_layer(make, arrays, dtype="float32", train=True, grad=True, rtol=1e-5,
     e_mod.train(train)
     arrays = [a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
               for a in arrays]
-    t_in, e_in = _inputs(arrays, torch, grad), _inputs(arrays, ember, grad)
+    t_in, e_in = _leaves(arrays, torch, grad), _leaves(arrays, ember, grad)
     call = call or (lambda m, *xs: m(*xs))
     t_out, e_out = call(t_mod, *t_in), call(e_mod, *e_in)
     assert_same(e_out, t_out, rtol, atol)
