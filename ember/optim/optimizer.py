@@ -24,7 +24,7 @@ import numpy as np
 from ember import dtypes as _dt
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import enable_grad
-from ember.nn.modules.module import RemovableHandle, _typename
+from ember.nn.modules.module import RemovableHandle, _add_hook, _typename
 from ember.ops.creation import tensor as _tensor
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -42,15 +42,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-def _add_hook(hooks: OrderedDict, hook, prepend: bool = False) -> RemovableHandle:
-    """Put ``hook`` in ``hooks`` (first when ``prepend``); its handle removes it."""
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    if prepend:
-        hooks.move_to_end(handle.id, last=False)
-    return handle
 
 
 def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
@@ -335,19 +326,19 @@ class Optimizer:
 
     def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(optimizer)`` before ``state_dict``."""
-        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend=prepend)
 
     def register_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` after ``state_dict``; may return a new state dict."""
-        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend=prepend)
 
     def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` before ``load_state_dict``; may return a new one."""
-        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend=prepend)
 
     def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(optimizer)`` after ``load_state_dict``."""
-        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend=prepend)
 
     # --- saving and loading --------------------------------------------------------------------
 
