@@ -24,7 +24,7 @@ import numpy as np
 from ember import dtypes as _dt
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import enable_grad
-from ember.nn.modules.module import RemovableHandle, _add_hook, _typename
+from ember.nn.modules.module import RemovableHandle, _add_hook, _typename, _zero_grads
 from ember.ops.creation import tensor as _tensor
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -290,17 +290,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the parameters' gradients: to None (the default) or to zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        if p.grad.grad_fn is not None:
-                            p.grad.detach_()
-                        else:
-                            p.grad.requires_grad_(False)
-                        p.grad.zero_()
+        _zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         """One optimization step; ``closure`` re-evaluates the model and returns the loss."""

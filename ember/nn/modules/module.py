@@ -102,6 +102,22 @@ def _add_hook(hooks: OrderedDict, hook, *, prepend: bool = False,
     return handle
 
 
+def _zero_grads(params, set_to_none: bool) -> None:
+    """``zero_grad`` of modules and optimizers: each gradient dropped, or detached and zeroed."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if g.grad_fn is not None:
+                g.detach_()
+            else:
+                g.requires_grad_(False)
+            g.zero_()
+
+
 def _backward_hook_kind(current, full: bool, where: str) -> bool:
     """The kind of backward hooks (full or not) once one of kind ``full`` is added: torch
     forbids mixing the two kinds ``where`` (on one module, or among the global hooks)."""
@@ -1203,16 +1219,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the parameters' gradients: to None (default), or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+        _zero_grads(self.parameters(), set_to_none)
 
     # --- printing ------------------------------------------------------------------------------
 
