@@ -17,6 +17,19 @@ _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16"
           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
+# the C++ type names torch prints in some errors ("expected dtype float ... but got long int")
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
+            "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def c_type_name(dtype) -> str:
+    """torch's C++ type name (``float``, ``long int``) of an ember or NumPy dtype, for errors."""
+    d = dtype if isinstance(dtype, _dt.dtype) else _dt.from_numpy_dtype(dtype)
+    return _C_NAMES[d.name]
+
+
 def scalar_type_name(dtype) -> str:
     """PyTorch's scalar type name (``Float``, ``Long``) of an ember or NumPy dtype, for errors."""
     d = dtype if isinstance(dtype, _dt.dtype) else _dt.from_numpy_dtype(dtype)

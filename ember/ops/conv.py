@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 
+from ember._legacy_types import c_type_name
 from ember.autograd.function import Primitive
 from ember.backend import conv as K
 
@@ -133,17 +134,12 @@ def _check_common(fn, nd, input, weight, bias, stride, dilation, groups):
         raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should "
                            "be the same")
     if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_short(input)}) and bias type ({_short(bias)}) should be "
-                           "the same")
+        raise RuntimeError(f"Input type ({c_type_name(input.dtype)}) and bias type "
+                           f"({c_type_name(bias.dtype)}) should be the same")
     if input.dtype.name == "bool" or input.dtype.is_complex:
         raise NotImplementedError(f'"slow_conv{nd}d_cpu" not implemented for '
                                   f"'{input.dtype.name.capitalize()}'")
     return stride, dilation
-
-
-def _short(t) -> str:
-    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(t.dtype.name,
-                                                                               t.dtype.name)
 
 
 def _check_weight_groups(weight, groups):

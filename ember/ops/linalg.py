@@ -18,7 +18,7 @@ import numpy as np
 
 from ember import _tensor, return_types
 from ember import dtypes as _dt
-from ember._legacy_types import scalar_type_name
+from ember._legacy_types import c_type_name, scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, array_module, threads, to_device
 from ember.ops.arithmetic import handle_out
@@ -38,10 +38,6 @@ class LinAlgError(RuntimeError):
 
 # --- dtype names and errors as PyTorch writes them ---------------------------------------------
 
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-            "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def _dtype_of(a) -> _dt.dtype:
@@ -52,11 +48,6 @@ def _dtype_of(a) -> _dt.dtype:
 def _name(a) -> str:
     """``Float``, ``Long``... for an array or tensor."""
     return scalar_type_name(a.dtype)
-
-
-def _cname(a) -> str:
-    """``float``, ``long int``... (the C++ type names PyTorch prints)."""
-    return _C_NAMES[_dtype_of(a).name]
 
 
 def _is_half(a) -> bool:
@@ -107,7 +98,7 @@ def _check_matmul_dtypes(a, b) -> None:
                                f"{_name(a)}, and {_name(b)}")
         if b.ndim == 2 and a.ndim >= 1:
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{_cname(a)} != {_cname(b)}")
+                               f"{c_type_name(a.dtype)} != {c_type_name(b.dtype)}")
         raise RuntimeError(f"expected scalar type {_name(a)} but found {_name(b)}")
     kernel = ("dot" if one_a and one_b else "addmv_impl_cpu" if one_b
               else "addmm_impl_cpu_" if b.ndim == 2 else "bmm")

@@ -16,7 +16,7 @@ import numpy as np
 
 from ember import _tensor
 from ember import dtypes as _dt
-from ember._legacy_types import scalar_type_name
+from ember._legacy_types import c_type_name, scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, to_device
 from ember.ops.arithmetic import Pow, _float_promoted, handle_out, promoted
@@ -1249,15 +1249,9 @@ class Where(Primitive):
         return None, ga, gb
 
 
-_LERP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-               "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
-               "complex128": "c10::complex<double>"}
-
-
 def _lerp_dtype_error(expected, got, what):
-    e, g = (_LERP_NAMES.get(_dt.from_numpy_dtype(d).name, _dt.from_numpy_dtype(d).name)
-            for d in (expected, got))
-    return RuntimeError(f"expected dtype {e} for `{what}` but got dtype {g}")
+    return RuntimeError(f"expected dtype {c_type_name(expected)} for `{what}` but got dtype "
+                        f"{c_type_name(got)}")
 
 
 class Lerp(Primitive):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ember import _tensor
 from ember import dtypes as _dt
-from ember._legacy_types import scalar_type_name
+from ember._legacy_types import c_type_name, scalar_type_name
 from ember.autograd.function import Primitive
 from ember.backend import CPU, canonical_device, to_device
 
@@ -237,13 +237,11 @@ def _check_int_range(lo, hi, d) -> None:
         return
     info = np.iinfo(d.np)
     if lo < info.min or lo > info.max:
-        raise RuntimeError(f"from is out of bounds for {_C_NAMES[d.name]}")
+        raise RuntimeError(f"from is out of bounds for {c_type_name(d)}")
     if hi - 1 < info.min or hi - 1 > info.max:
-        raise RuntimeError(f"to - 1 is out of bounds for {_C_NAMES[d.name]}")
+        raise RuntimeError(f"to - 1 is out of bounds for {c_type_name(d)}")
 
 
-_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-            "uint8": "unsigned char"}
 
 
 # --- primitives --------------------------------------------------------------------------------
@@ -620,7 +618,7 @@ class RandomMethods:
         if not self.dtype.is_floating_point:
             raise RuntimeError("Cauchy distribution is a continuous probability distribution. "
                                f"dtype must be a floating point but you specified "
-                               f"{_C_NAMES.get(self.dtype.name, self.dtype.name)}")
+                               f"{c_type_name(self.dtype)}")
         rng = _rng(generator)
         def draw(a):
             return (median + sigma * rng.standard_cauchy(a.shape)).astype(a.dtype)

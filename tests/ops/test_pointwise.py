@@ -616,3 +616,18 @@ def test_bfloat16_stays_bfloat16_with_python_numbers(name):
     x = np.array([0.1, 0.3, 0.7, -0.5, 0.0], dtype=np.float32)
     check(lambda m, a: BF16_WITH_NUMBERS[name](m, a.to(m.bfloat16)), [x], grad=False, rtol=0,
           atol=0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.lerp(m.ones(2), m.ones(2, dtype=m.long), 0.5),
+    lambda m: m.lerp(m.ones(2), m.ones(2, dtype=m.int32), 0.5),
+    lambda m: m.nn.functional.conv2d(m.ones(1, 1, 3, 3), m.ones(1, 1, 2, 2),
+                                     m.ones(1, dtype=m.long)),
+])
+def test_c_type_names_in_errors_match_torch(call):
+    # torch prints C++ type names here ("long int"), which ember once printed as "int64"
+    with pytest.raises(RuntimeError) as t_err:
+        call(torch)
+    with pytest.raises(RuntimeError) as e_err:
+        call(ember)
+    assert str(e_err.value) == str(t_err.value)

@@ -11,12 +11,12 @@ import math
 import warnings
 
 from ember import dtypes as _dt
+from ember._legacy_types import c_type_name
 from ember._tensor import Tensor
 from ember.nn._functional.activation import softmax
 from ember.nn._functional.dropout import dropout
 from ember.nn._functional.linear import linear
 from ember.ops.creation import ones, zeros, zeros_like
-from ember.ops.linalg import _cname
 from ember.ops.padding import pad
 from ember.ops.shape import cat
 
@@ -66,8 +66,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     """
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
-                           f"query.dtype: {_cname(query)} key.dtype: {_cname(key)} "
-                           f"and value.dtype: {_cname(value)} instead.")
+                           f"query.dtype: {c_type_name(query.dtype)} "
+                           f"key.dtype: {c_type_name(key.dtype)} "
+                           f"and value.dtype: {c_type_name(value.dtype)} instead.")
     L, S = query.size(-2), key.size(-2)
     scale_factor = 1 / math.sqrt(query.size(-1)) if scale is None else scale
     bias = _attention_bias(query, L, S, attn_mask, is_causal)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import math
 
-from ember._legacy_types import scalar_type_name
+from ember._legacy_types import c_type_name, scalar_type_name
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
 from ember.backend.threads import matmul
-from ember.ops.linalg import _cname
 
 __all__ = ["linear", "bilinear"]
 
@@ -39,7 +38,7 @@ class Linear(Primitive):
                 raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                                    f"{scalar_type_name(x.dtype)} and {scalar_type_name(w.dtype)}")
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{_cname(x)} != {_cname(w)}")
+                               f"{c_type_name(x.dtype)} != {c_type_name(w.dtype)}")
         ctx.save_for_backward(x, w)
         xp = ctx.xp
         if w.ndim == 1:
