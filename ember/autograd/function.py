@@ -276,6 +276,11 @@ class Primitive(FunctionCtx):
     def backward(ctx, *grads):
         raise NotImplementedError
 
+    def const(self, array):
+        """An array saved by the forward (a mask, weights) as a tensor with no history on this
+        op's device, for use in the backward."""
+        return _tensor.Tensor._make(array, self.device)
+
     @classmethod
     def apply(cls, *args, **attrs):
         # The hot path of every op: one pass over the arguments collects arrays, the device and

@@ -257,11 +257,6 @@ def _zeros(shape, like):
     return _tensor.Tensor._make(xp.zeros(shape, dtype=like._data.dtype), like._device)
 
 
-def _const(arr, like):
-    """An array computed in a forward, as a constant tensor on ``like``'s device."""
-    return _tensor.Tensor._make(arr, like._device)
-
-
 _AROUND = {}  # (shape, dim, xp) -> the coordinate arrays _along pairs an index with
 
 
@@ -404,7 +399,7 @@ class IndexPut(Primitive):
             if not ctx.accumulate:
                 last = _last_writes(ctx.xp, g._data.shape, ctx.key)
                 if last is not None:
-                    gv = gv * _const(last.astype(g._data.dtype), g)
+                    gv = gv * ctx.const(last.astype(g._data.dtype))
             if len(ctx.value_shape) > gv.ndim:  # value had extra leading 1s
                 gv = gv.reshape(ctx.value_shape)
         return ga, gv
@@ -487,9 +482,9 @@ class MaskedFill(Primitive):
     @staticmethod
     def backward(ctx, g):
         need_a, _, need_v = ctx.needs_input_grad
-        mask = _const(ctx.mask, g)
+        mask = ctx.const(ctx.mask)
         ga = g.masked_fill(mask, 0) if need_a else None
-        gv = g.masked_fill(_const(~ctx.mask, g), 0).sum() if need_v else None
+        gv = g.masked_fill(ctx.const(~ctx.mask), 0).sum() if need_v else None
         return ga, None, gv
 
 
@@ -544,7 +539,7 @@ class ScatterReduce(Primitive):
         if reduce == "sum":
             ga, gs = g, _take_key(g, key)
         elif reduce == "mean":
-            gd = g / _const(ctx.count, g)
+            gd = g / ctx.const(ctx.count)
             ga, gs = gd, _take_key(gd, key)
         elif reduce in ("amax", "amin"):
             a, src, out = ctx.saved_tensors
@@ -552,26 +547,26 @@ class ScatterReduce(Primitive):
             src_hit = (src._data == out._data[coords]).astype(g._data.dtype)
             n = self_hit.copy()
             ctx.xp.add.at(n, coords, src_hit)
-            gd = g / _const(n, g)
-            ga = gd * _const(self_hit, g)
-            gs = _take_key(gd, key) * _const(src_hit, g)
+            gd = g / ctx.const(n)
+            ga = gd * ctx.const(self_hit)
+            gs = _take_key(gd, key) * ctx.const(src_hit)
         else:  # prod: the product of the other factors, exact when some of them are zero
             a, src, out = ctx.saved_tensors
             self_zero = a._data == 0
-            masked_self = a.masked_fill(_const(self_zero, g), 1)
-            ga = g * ScatterReduce.apply(masked_self, _const(coords[ctx.dim], g), src,
+            masked_self = a.masked_fill(ctx.const(self_zero), 1)
+            ga = g * ScatterReduce.apply(masked_self, ctx.const(coords[ctx.dim]), src,
                                          dim=ctx.dim, reduce="prod") / masked_self
             src_zero = src._data == 0
             zeros_at = ctx.xp.zeros(a.shape, dtype=np.int64)
             ctx.xp.add.at(zeros_at, coords, src_zero.astype(np.int64))
             single = src_zero & (zeros_at[coords] == 1)
-            masked_src = src.masked_fill(_const(single, g), 1)
+            masked_src = src.masked_fill(ctx.const(single), 1)
             others_if_zero = _take_key(g * ScatterReduce.apply(
-                a, _const(coords[ctx.dim], g), masked_src, dim=ctx.dim, reduce="prod",
+                a, ctx.const(coords[ctx.dim]), masked_src, dim=ctx.dim, reduce="prod",
                 include_self=ctx.include_self), key)
-            others = _take_key(g * out, key) / src.masked_fill(_const(src_zero, g), 1)
-            gs = (others_if_zero.masked_fill(_const(~single, g), 0)
-                  + others.masked_fill(_const(single, g), 0))
+            others = _take_key(g * out, key) / src.masked_fill(ctx.const(src_zero), 1)
+            gs = (others_if_zero.masked_fill(ctx.const(~single), 0)
+                  + others.masked_fill(ctx.const(single), 0))
         if need_a and not ctx.include_self:
             ga = IndexPut.apply(ga, 0, key=key)
         return (ga if need_a else None), None, (gs if need_src else None)

@@ -96,11 +96,6 @@ def _upcast(a):
     return a.astype(np.float32) if a.dtype in _HALF else a
 
 
-def _const(array, ctx):
-    """A constant of the backward (a mask or weights): a tensor with no history."""
-    return _tensor.Tensor._make(array, ctx.device)
-
-
 def _save_meta(ctx, a, axes, keepdim) -> None:
     ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
 
@@ -149,7 +144,7 @@ def _selected_grad(ctx, g):
         return g
     shape = ctx.shape
     onehot = (_iota(ctx.xp, shape, ctx.axis) == ctx.idx).astype(ctx.dtype)
-    return _unreduce(g, ctx) * _const(onehot, ctx)
+    return _unreduce(g, ctx) * ctx.const(onehot)
 
 
 def _values_indices(ctx, a, idx, axis, keepdim):
@@ -211,7 +206,7 @@ class Nansum(Primitive):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         keep = ~ctx.xp.isnan(a._data)
-        return _unreduce(g, ctx) * _const(keep.astype(a._data.dtype), ctx)
+        return _unreduce(g, ctx) * ctx.const(keep.astype(a._data.dtype))
 
 
 def _mean_dtype(a, dtype, name: str):
@@ -312,7 +307,7 @@ class Prod(_ByDim, Primitive):
         else:  # the whole tensor: along its flattening
             xs, gs, axis = x.reshape(-1), g.reshape(1), 0
         last = (_iota(ctx.xp, xs.shape, axis) == xs.shape[axis] - 1).astype(x._data.dtype)
-        gx = _cumprod_grad(xs, Cumprod.apply(xs, dim=axis), gs * _const(last, ctx), axis, ctx)
+        gx = _cumprod_grad(xs, Cumprod.apply(xs, dim=axis), gs * ctx.const(last), axis, ctx)
         return gx.reshape(ctx.shape)
 
 
@@ -377,7 +372,7 @@ def _cumprod_grad(x, out, g, axis: int, ctx):
     if xd.all():
         return Cumsum.apply(g * out, dim=axis, reverse=True) / x
     if not _state.enabled:
-        return _const(_cumprod_grad_zeros(ctx.xp, xd, out._data, g._data, axis), ctx)
+        return ctx.const(_cumprod_grad_zeros(ctx.xp, xd, out._data, g._data, axis))
     # Differentiable (create_graph) form, O(n^2) along the axis: entry [k, j] of ``prods`` is the
     # product of x[i] for i <= j, i != k; the gradient at k sums g[j] * prods[k, j] over j >= k.
     xp, shape, dt = ctx.xp, tuple(xd.shape), xd.dtype
@@ -385,8 +380,8 @@ def _cumprod_grad(x, out, g, axis: int, ctx):
     eye = xp.eye(n, dtype=dt).reshape((n, n) + after)
     upper = xp.triu(xp.ones((n, n), dtype=dt)).reshape((n, n) + after)
     wide = shape[:axis] + (1,) + shape[axis:]
-    prods = (x.reshape(wide) * _const(1 - eye, ctx) + _const(eye, ctx)).cumprod(axis + 1)
-    return (prods * _const(upper, ctx) * g.reshape(wide)).sum(axis + 1)
+    prods = (x.reshape(wide) * ctx.const(1 - eye) + ctx.const(eye)).cumprod(axis + 1)
+    return (prods * ctx.const(upper) * g.reshape(wide)).sum(axis + 1)
 
 
 def _cumprod_grad_zeros(xp, x, out, g, axis: int):
@@ -439,7 +434,7 @@ class CumExtreme(Primitive):
             return g
         from ember.ops.creation import zeros
 
-        idx = _const(ctx.idx, ctx)
+        idx = ctx.const(ctx.idx)
         return zeros(ctx.shape, dtype=g.dtype, device=ctx.device).scatter_add(ctx.axis, idx, g)
 
 
@@ -500,7 +495,7 @@ class Amax(Primitive):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         keep = out._data.reshape(_keep_shape(ctx))
-        return _unreduce(g, ctx) * _const(_tie_weights(ctx.xp, a._data, keep, ctx.axes), ctx)
+        return _unreduce(g, ctx) * ctx.const(_tie_weights(ctx.xp, a._data, keep, ctx.axes))
 
 
 class MaxDim(Primitive):
@@ -646,7 +641,7 @@ class MedianAll(Primitive):
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        return g * _const(_tie_weights(ctx.xp, a._data, out._data, ctx.axes), ctx)
+        return g * ctx.const(_tie_weights(ctx.xp, a._data, out._data, ctx.axes))
 
 
 class MedianDim(Primitive):
@@ -787,7 +782,7 @@ class Var(Primitive):
         g = _unreduce(g, ctx)
         if ctx.sqrt:  # d std = d var / (2 std); torch sets it to 0 where std == 0
             out = _unreduce(out, ctx)
-            g = g / (2 * (out + _const((out._data == 0).astype(out._data.dtype), ctx)))
+            g = g / (2 * (out + ctx.const((out._data == 0).astype(out._data.dtype))))
         scale = 2.0 / ctx.dof if ctx.dof > 0 else _INF
         return scale * g * (x - Mean.apply(x, dim=ctx.axes, keepdim=True))
 
@@ -873,21 +868,21 @@ class LinalgVectorNorm(Primitive):
             return None
         sign = xp.sign(xd)
         if p == 1:
-            return g * _const(sign, ctx)
+            return g * ctx.const(sign)
         nd = norm._data
         if abs(p) == _INF:
-            return g * _const(sign * _tie_weights(xp, xp.abs(xd), nd, ctx.axes), ctx)
+            return g * ctx.const(sign * _tie_weights(xp, xp.abs(xd), nd, ctx.axes))
         # Where the norm is 0, torch's gradient is 0: divide by 1 there (x is all 0 anyway).
-        safe = norm + _const((nd == 0).astype(nd.dtype), ctx)
+        safe = norm + ctx.const((nd == 0).astype(nd.dtype))
         if p == 2:
             return g * x / safe
-        absx = x * _const(sign, ctx)
+        absx = x * ctx.const(sign)
         if p < 1:  # |x|^(p-1) is infinite at 0, where torch's gradient is 0
             zero = (xd == 0).astype(xd.dtype)
-            scaled = (absx + _const(zero, ctx)) ** (p - 1) * _const(sign, ctx)
+            scaled = (absx + ctx.const(zero)) ** (p - 1) * ctx.const(sign)
             return scaled * g * norm ** (1 - p)
         if p < 2:
-            return absx ** (p - 1) * _const(sign, ctx) * (g / safe ** (p - 1))
+            return absx ** (p - 1) * ctx.const(sign) * (g / safe ** (p - 1))
         return x * absx ** (p - 2) * (g / safe ** (p - 1))
 
 
@@ -1057,7 +1052,7 @@ class Trace(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.xp.eye(*ctx.shape, dtype=ctx.dtype), ctx)
+        return g * ctx.const(ctx.xp.eye(*ctx.shape, dtype=ctx.dtype))
 
 
 @numpy_names

@@ -15,7 +15,6 @@ import math
 import warnings
 
 from ember._legacy_types import scalar_type_name
-from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 
 __all__ = ["threshold", "threshold_", "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "elu",
@@ -26,11 +25,6 @@ __all__ = ["threshold", "threshold_", "relu", "relu_", "relu6", "hardtanh", "har
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _const(ctx, array) -> Tensor:
-    """A constant tensor (no history) on the op's device: slopes and masks saved by forward."""
-    return Tensor._make(array, ctx.device)
 
 
 def _float_only(a, name: str) -> None:
@@ -45,7 +39,7 @@ class _PiecewiseLinear(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx, ctx.slope)
+        return g * ctx.const(ctx.slope)
 
 
 class Threshold(_PiecewiseLinear):
@@ -77,7 +71,7 @@ class RReLU(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx, ctx.slope), None
+        return g * ctx.const(ctx.slope), None
 
 
 class Hardtanh(_PiecewiseLinear):
@@ -124,8 +118,8 @@ class Hardswish(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         a = x._data
-        mid = _const(ctx, ((a >= -3) & (a <= 3)).astype(a.dtype))
-        high = _const(ctx, (a > 3).astype(a.dtype))
+        mid = ctx.const(((a >= -3) & (a <= 3)).astype(a.dtype))
+        high = ctx.const((a > 3).astype(a.dtype))
         return g * ((x / 3 + 0.5) * mid + high)
 
 
@@ -142,7 +136,7 @@ class PReLU(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        pos = _const(ctx, (x._data > 0).astype(g._data.dtype))
+        pos = ctx.const((x._data > 0).astype(g._data.dtype))
         neg = 1 - pos
         wb = w.reshape(ctx.wshape) if w.numel() > 1 else w.reshape(())
         gx = g * (pos + neg * wb) if ctx.needs_input_grad[0] else None
@@ -174,7 +168,7 @@ class ELU(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        pos = _const(ctx, (x._data > 0).astype(x._data.dtype))
+        pos = ctx.const((x._data > 0).astype(x._data.dtype))
         neg_part = (x * (1 - pos) * ctx.input_scale).exp() * (
             ctx.scale * ctx.alpha * ctx.input_scale)
         return g * (pos * ctx.scale + (1 - pos) * neg_part)
@@ -196,7 +190,7 @@ class Softplus(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        lin = _const(ctx, (x._data * ctx.beta > ctx.threshold).astype(x._data.dtype))
+        lin = ctx.const((x._data * ctx.beta > ctx.threshold).astype(x._data.dtype))
         return g * ((x * ctx.beta).sigmoid() * (1 - lin) + lin)
 
 

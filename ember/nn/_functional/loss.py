@@ -19,7 +19,7 @@ from ember._legacy_types import scalar_type_name
 from ember._tensor import Tensor
 from ember.autograd.function import Primitive
 from ember.autograd.grad_mode import _state
-from ember.nn._functional.activation import _const, logsigmoid, softplus
+from ember.nn._functional.activation import logsigmoid, softplus
 from ember.nn._functional.distance import pairwise_distance
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -183,7 +183,7 @@ class NLLLoss(Primitive):
         onehot[xp.arange(m), ctx.tt] = 1
         if _state.enabled:  # create_graph: linear in g
             gr = g.reshape(-1, 1) if ctx.reduction == "none" else g.reshape(1, 1)
-            d = gr * _const(ctx, onehot * coef[:, None])
+            d = gr * ctx.const(onehot * coef[:, None])
             return _tensor_unrows(d, ctx.xshape), None
         ga = g._data.reshape(-1, 1) if ctx.reduction == "none" else g._data.reshape(1, 1)
         d = (onehot * coef[:, None] * ga).astype(g._data.dtype, copy=False)
@@ -253,7 +253,7 @@ class CrossEntropy(Primitive):
             gr = g.reshape(-1, 1) if ctx.reduction == "none" else g.reshape(1, 1)
             if denom is not None:
                 gr = gr / float(denom)
-            d = gr * (_const(ctx, a) - pt * _const(ctx, a.sum(1, keepdims=True)))
+            d = gr * (ctx.const(a) - pt * ctx.const(a.sum(1, keepdims=True)))
             return _tensor_unrows(d, ctx.xshape), None
         ctx.saved_tensors  # noqa: B018 - checks the input was not modified in place
         ga = g._data.reshape(-1, 1) if ctx.reduction == "none" else g._data.reshape(1, 1)
@@ -356,7 +356,7 @@ class BinaryCrossEntropy(Primitive):
             if w is not None:
                 gx = gx * w
         if ctx.needs_input_grad[1]:
-            gt = g * _const(ctx, ctx.log_1mx - ctx.log_x)
+            gt = g * ctx.const(ctx.log_1mx - ctx.log_x)
             if w is not None:
                 gt = gt * w
         return gx, gt, None
@@ -481,8 +481,8 @@ class SmoothL1(Primitive):
         x, t = ctx.saved_tensors
         if ctx.reduction == "mean":
             g = g / ctx.n
-        inside = _const(ctx, ctx.inside.astype(ctx.sign.dtype))
-        outside = _const(ctx, ((~ctx.inside) * ctx.sign).astype(ctx.sign.dtype))
+        inside = ctx.const(ctx.inside.astype(ctx.sign.dtype))
+        outside = ctx.const(((~ctx.inside) * ctx.sign).astype(ctx.sign.dtype))
         # d/dd: d / beta inside (depends on x: kept as Tensor ops), sign(d) outside
         gd = g * ((x - t) * inside * (ctx.scale / ctx.beta) + outside * ctx.scale)
         return gd, -gd
