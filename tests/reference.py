@@ -80,8 +80,21 @@ def check(fn, arrays, grad=True, rtol=1e-5, atol=1e-6, grad_rtol=None, grad_atol
     e_in, t_in = _leaves(arrays, ember, grad), _leaves(arrays, torch, grad)
     e_out, t_out = fn(ember, *e_in), fn(torch, *t_in)
     assert_same(e_out, t_out, rtol, atol)
-    if not grad:
+    if not grad or not backward_both(e_out, t_out, seed):
         return e_out, t_out
+    for i, (e, t) in enumerate(zip(e_in, t_in)):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            if t.grad is None:
+                assert e.grad is None or not to_numpy(e.grad).any(), f"input {i}: torch has no grad"
+                continue
+            assert e.grad is not None, f"input {i}: ember computed no gradient"
+            assert_same(e.grad, t.grad, grad_rtol or rtol * 10, grad_atol or atol * 10)
+    return e_out, t_out
+
+
+def backward_both(e_out, t_out, seed=0) -> bool:
+    """Back-propagate the same random weighting of ember's and torch's outputs (a tensor or a
+    sequence); False when no torch output requires grad, so nothing was back-propagated."""
     e_outs = e_out if isinstance(e_out, (tuple, list)) else [e_out]
     t_outs = t_out if isinstance(t_out, (tuple, list)) else [t_out]
     rng = np.random.default_rng(seed)
@@ -92,17 +105,10 @@ def check(fn, arrays, grad=True, rtol=1e-5, atol=1e-6, grad_rtol=None, grad_atol
             e_sum = e_sum + (eo * ember.from_numpy(w)).sum()
             t_sum = t_sum + (to * torch.from_numpy(w)).sum()
     if not isinstance(t_sum, torch.Tensor):
-        return e_out, t_out
+        return False
     t_sum.backward()
     e_sum.backward()
-    for i, (e, t) in enumerate(zip(e_in, t_in)):
-        if isinstance(t, torch.Tensor) and t.requires_grad:
-            if t.grad is None:
-                assert e.grad is None or not to_numpy(e.grad).any(), f"input {i}: torch has no grad"
-                continue
-            assert e.grad is not None, f"input {i}: ember computed no gradient"
-            assert_same(e.grad, t.grad, grad_rtol or rtol * 10, grad_atol or atol * 10)
-    return e_out, t_out
+    return True
 
 
 def gradcheck(fn, arrays, **kw):
