@@ -2,13 +2,12 @@
 they keep working as ember changes. The data sources of the MNIST examples are checked too."""
 
 import ast
-import gzip
 import os
 import pickle
-import struct
 
 import numpy as np
 import pytest
+from idx_files import learnable_mnist_root
 
 import ember
 
@@ -22,30 +21,9 @@ def examples_on_path(monkeypatch):
     monkeypatch.delenv("EMBER_MNIST_DIR", raising=False)
 
 
-def _idx(array):
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim,
-                                                                    *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def _mnist_root(root, n_train=64, n_test=32):
-    """root/MNIST/raw with random digits; class = brightness band, so it can be learnt a little."""
-    raw = os.path.join(root, "MNIST", "raw")
-    os.makedirs(raw)
-    rng = np.random.RandomState(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        labels = rng.randint(0, 10, size=n)
-        images = (rng.rand(n, 28, 28) * 20 + labels[:, None, None] * 23).astype(np.uint8)
-        with gzip.open(os.path.join(raw, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
-            f.write(_idx(images))
-        with gzip.open(os.path.join(raw, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
-            f.write(_idx(labels))
-    return root
-
-
 def test_mnist_net_on_a_torchvision_root(tmp_path, capsys, monkeypatch):
     import mnist_net
-    root = _mnist_root(str(tmp_path), n_train=32, n_test=16)
+    root = learnable_mnist_root(str(tmp_path), n_train=32, n_test=16)
     monkeypatch.chdir(tmp_path)
     accuracy = mnist_net.main(["--data", root, "--batch-size", "16", "--test-batch-size", "16",
                                "--save-model"])
@@ -114,7 +92,7 @@ def test_download_failure_says_so_and_falls_back(tmp_path, capsys, monkeypatch):
 
 def test_mnist_cnn(tmp_path, capsys):
     import mnist_cnn
-    root = _mnist_root(str(tmp_path), n_train=100, n_test=40)
+    root = learnable_mnist_root(str(tmp_path), n_train=100, n_test=40)
     accuracy = mnist_cnn.main(["--data", root, "--limit", "100"])
     assert 0.0 <= accuracy <= 1.0
     assert "Test accuracy" in capsys.readouterr().out
@@ -122,7 +100,7 @@ def test_mnist_cnn(tmp_path, capsys):
 
 def test_lstm_mnist(tmp_path):
     import lstm_mnist
-    root = _mnist_root(str(tmp_path), n_train=64, n_test=32)
+    root = learnable_mnist_root(str(tmp_path), n_train=64, n_test=32)
     assert 0.0 <= lstm_mnist.main(["--data", root, "--limit", "64", "--batch-size", "32"]) <= 1.0
 
 

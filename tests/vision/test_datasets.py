@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_files import write_idx
 from vision_data import (
     CIFAR10_CLASSES,
     cifar_batch,
@@ -18,7 +19,6 @@ from vision_data import (
     make_mnist_root,
     md5_of,
     py2_pickle,
-    write_idx,
 )
 
 import ember

@@ -9,11 +9,11 @@ import zipfile
 
 import numpy as np
 import pytest
+from idx_files import idx_bytes
 from vision_data import (
     closed_port_url,
     digits,
     http_server,
-    idx_bytes,
     make_cifar10_folder,
     make_tar_gz,
     md5_of,

@@ -3,7 +3,6 @@
 
 import contextlib
 import functools
-import gzip
 import hashlib
 import http.server
 import io
@@ -14,33 +13,9 @@ import tarfile
 import threading
 
 import numpy as np
+from idx_files import write_idx
 
 # --- IDX ------------------------------------------------------------------------------------------
-
-_IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-              np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
-
-
-def idx_bytes(array):
-    """``array`` serialised as an IDX file (big-endian header and values)."""
-    array = np.asarray(array)
-    big = array.astype(array.dtype.newbyteorder(">")) if array.dtype.itemsize > 1 else array
-    code = _IDX_CODES[np.dtype(big.dtype)]
-    header = struct.pack(">HBB", 0, code, array.ndim)
-    header += struct.pack(">" + "I" * array.ndim, *array.shape)
-    return header + np.ascontiguousarray(big).tobytes()
-
-
-def write_idx(path, array, gz=True, raw=True):
-    """Write ``path`` (extracted) and/or ``path.gz`` (as downloaded)."""
-    payload = idx_bytes(array)
-    if gz:
-        with gzip.open(path + ".gz", "wb") as f:
-            f.write(payload)
-    if raw:
-        with open(path, "wb") as f:
-            f.write(payload)
-
 
 def digits(n, seed=0, size=28):
     """``n`` random uint8 images and labels 0..9."""
