@@ -28,7 +28,6 @@ import os
 import pickle
 import re
 import secrets
-import stat
 import struct
 import sys
 import warnings
@@ -41,6 +40,7 @@ import numpy as np
 
 from ember import _weights_unpickler
 from ember import dtypes as _dt
+from ember._fileio import atomic_open
 from ember._size import Size
 from ember._tensor import Tensor
 from ember._weights_unpickler import (
@@ -709,48 +709,6 @@ def _write_legacy(fh, pickled: bytes, storages, protocol: int) -> None:
             fh.write(data[i:i + _CHUNK])
 
 
-def _create_temp(directory: str, base: str) -> tuple[int, str]:
-    # os.open with 0o666 lets the umask decide the mode, as for a file opened normally.
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{base[:200]}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                           0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file next to {base!r}")
-
-
-@contextlib.contextmanager
-def _atomic_open(path: str):
-    """A binary file that replaces ``path`` only once completely written and synced."""
-    real = os.path.realpath(path)  # write through a symlink, as a plain open() would
-    if os.path.exists(real) and not os.path.isfile(real):  # a device or FIFO: cannot rename
-        with open(real, "wb") as fh:
-            yield fh
-        return
-    directory, base = os.path.split(real)
-    fd, tmp = _create_temp(directory, base)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.exists(real):  # keep the permissions of the file being replaced
-            os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))
-        os.replace(tmp, real)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError, AttributeError):  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def save(obj: object, f, pickle_module: Any = pickle, pickle_protocol: int = DEFAULT_PROTOCOL,
          _use_new_zipfile_serialization: bool = True,
          _disable_byteorder_record: bool = False) -> None:
@@ -790,7 +748,7 @@ def save(obj: object, f, pickle_module: Any = pickle, pickle_protocol: int = DEF
             _write_legacy(fh, pickled, storages, pickle_protocol)
 
     if isinstance(f, str):
-        with _atomic_open(f) as fh:
+        with atomic_open(f) as fh:
             write(fh)
     else:
         write(f)

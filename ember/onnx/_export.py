@@ -600,9 +600,9 @@ def _save(onnx, proto, f) -> None:
             onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
                             location=os.path.basename(path) + ".data")
         else:
-            from ember.serialization import _atomic_open
+            from ember._fileio import atomic_open
 
-            with _atomic_open(path) as out:
+            with atomic_open(path) as out:
                 out.write(proto.SerializeToString())
     elif isinstance(f, io.IOBase) or hasattr(f, "write"):
         f.write(proto.SerializeToString())

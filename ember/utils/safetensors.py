@@ -78,10 +78,10 @@ def save(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> 
 def save_file(tensors: dict[str, Tensor], filename: str | os.PathLike,
               metadata: dict[str, str] | None = None) -> None:
     """Write ``tensors`` to ``filename`` in the safetensors format, atomically."""
-    from ember.serialization import _atomic_open
+    from ember._fileio import atomic_open
 
     data = save(tensors, metadata)
-    with _atomic_open(os.fspath(filename)) as fh:
+    with atomic_open(os.fspath(filename)) as fh:
         fh.write(data)
 
 

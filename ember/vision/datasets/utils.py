@@ -15,11 +15,12 @@ import lzma
 import os
 import pathlib
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterable
+
+from ember._fileio import atomic_open
 
 __all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url",
            "download_and_extract_archive", "extract_archive", "list_dir", "list_files",
@@ -81,20 +82,11 @@ def _urlretrieve(url: str, filename: str, max_redirect_hops: int = 3,
     redirects.max_redirections = max_redirect_hops
     opener = urllib.request.build_opener(redirects)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    folder = os.path.dirname(os.path.abspath(filename))
-    with opener.open(request) as response:
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(filename) + ".", suffix=".part",
-                                   dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh, _progress_bar(response.length) as bar:
-                while chunk := response.read(chunk_size):
-                    fh.write(chunk)
-                    bar.update(len(chunk))
-            os.replace(tmp, filename)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+    with opener.open(request) as response, atomic_open(filename) as fh, \
+            _progress_bar(response.length) as bar:
+        while chunk := response.read(chunk_size):
+            fh.write(chunk)
+            bar.update(len(chunk))
 
 
 def download_url(url: str, root: str | pathlib.Path, filename: str | None = None,
@@ -205,16 +197,11 @@ def _decompress(from_path: str, to_path: str, remove_finished: bool = False) -> 
     """Decompress one ``.gz``/``.bz2``/``.xz`` file into ``to_path``, atomically."""
     _, _, compression = _detect_file_type(from_path)
     opener = _COMPRESSED_FILE_OPENERS[compression]
-    folder = os.path.dirname(os.path.abspath(to_path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(to_path) + ".", suffix=".part", dir=folder)
     try:
-        with opener(from_path, "rb") as rfh, os.fdopen(fd, "wb") as wfh:
+        with opener(from_path, "rb") as rfh, atomic_open(to_path) as wfh:
             while chunk := rfh.read(1024 * 1024):
                 wfh.write(chunk)
-        os.replace(tmp, to_path)
     except (OSError, EOFError, lzma.LZMAError) as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise RuntimeError(f"Could not decompress {from_path}: the file is truncated or corrupt "
                            f"({e}). Delete it and download it again.") from e
     if remove_finished:
