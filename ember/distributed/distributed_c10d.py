@@ -12,6 +12,7 @@ import datetime
 import enum
 import os
 import sys
+import time
 import traceback
 import warnings
 
@@ -263,6 +264,9 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
                      "aborting the MPI job\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    # MPI_Abort kills every rank at once, the launcher's output forwarding included: without a
+    # moment to pass the report on, the error could vanish from the job's output (seen under load)
+    time.sleep(0.5)
     _mpi.load().COMM_WORLD.Abort(1)
 
 
